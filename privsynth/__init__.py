@@ -1,0 +1,83 @@
+"""privsynth: differentially private synthetic data with a persistent privacy ledger.
+
+The one-call API::
+
+    import privsynth
+    synthetic = privsynth.synthesize(df, epsilon=2, dataset="adult")
+
+Every ε spent (domain discovery included) is composed by one accountant and
+recorded in the ledger; a run that would exceed the dataset's budget is refused
+before it reads the data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__version__ = "0.1.0"
+
+from privsynth.errors import (  # noqa: E402
+    BudgetExceededError,
+    ConfigurationError,
+    InputDataError,
+    LedgerError,
+    PrivsynthError,
+    SchemaError,
+)
+from privsynth.ledger import Ledger  # noqa: E402
+from privsynth.pipeline import SynthesisConfig, SynthesisResult, run_synthesis  # noqa: E402
+from privsynth.schema import Schema, load_schema  # noqa: E402
+
+
+def synthesize(
+    data: pd.DataFrame | str | Path,
+    epsilon: float,
+    delta: float | None = None,
+    *,
+    schema: Schema | str | Path | None = None,
+    generator: str = "mst",
+    rows: int | None = None,
+    dataset: str | None = None,
+    ledger: Ledger | str | Path | None = None,
+    seed: int | None = None,
+    strict: bool = False,
+    **generator_options: Any,
+) -> pd.DataFrame:
+    """A synthetic copy of ``data`` under (ε, δ)-DP, recorded in the ledger.
+
+    ``schema`` declares public domains (otherwise they are discovered with part of
+    the budget). ``dataset`` names the budget to charge (default: the file stem, or
+    ``"default"`` for a DataFrame). Use :func:`run_synthesis` for the full result.
+    """
+    config = SynthesisConfig(
+        epsilon=epsilon,
+        delta=delta,
+        generator=generator,
+        generator_options=generator_options,
+        rows=rows,
+        dataset=dataset,
+        seed=seed,
+        strict=strict,
+    )
+    return run_synthesis(data, config, schema=schema, ledger=ledger).data
+
+
+__all__ = [
+    "BudgetExceededError",
+    "ConfigurationError",
+    "InputDataError",
+    "Ledger",
+    "LedgerError",
+    "PrivsynthError",
+    "Schema",
+    "SchemaError",
+    "SynthesisConfig",
+    "SynthesisResult",
+    "__version__",
+    "load_schema",
+    "run_synthesis",
+    "synthesize",
+]

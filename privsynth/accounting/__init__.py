@@ -1,0 +1,15 @@
+"""Privacy accounting: costs, composition, conversion to (epsilon, delta)."""
+
+from privsynth.accounting.accountant import ACCOUNTANTS, Accountant, PrivacyFilter, RDPAccountant
+from privsynth.accounting.costs import MECHANISMS, PrivacyCost, compose, from_dict
+
+__all__ = [
+    "ACCOUNTANTS",
+    "MECHANISMS",
+    "Accountant",
+    "PrivacyCost",
+    "PrivacyFilter",
+    "RDPAccountant",
+    "compose",
+    "from_dict",
+]

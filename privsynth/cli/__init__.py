@@ -1,0 +1,1 @@
+"""The ``privsynth`` command line."""

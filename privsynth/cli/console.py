@@ -1,0 +1,121 @@
+"""Console output: a live progress display and summaries (rich), on stderr/stdout."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from privsynth.generators.base import ProgressCallback
+from privsynth.ledger import BudgetStatus, Ledger
+from privsynth.pipeline import SynthesisResult
+
+out = Console()
+err = Console(stderr=True)
+
+
+@contextmanager
+def progress_display(enabled: bool = True) -> Iterator[ProgressCallback]:
+    """A callback that shows each pipeline step with a spinner and elapsed time."""
+    if not enabled:
+        yield lambda _: None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        current: list[TaskID] = []
+
+        def step(description: str) -> None:
+            if current:
+                bar.update(current[-1], completed=1, total=1)
+            current.append(bar.add_task(description, total=None))
+
+        yield step
+        if current:
+            bar.update(current[-1], completed=1, total=1)
+
+
+def warn(message: str) -> None:
+    err.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def synthesis_summary(result: SynthesisResult, ledger: Ledger) -> None:
+    """Rows, epsilon spent, epsilon remaining, time, and where things were written."""
+    table = Table(title="privsynth synthesize", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("output", str(result.output) if result.output else "(not written)"),
+        ("rows", f"{len(result.data):,}"),
+        ("generator", result.generator),
+        ("dataset", result.dataset),
+        ("run id", result.run_id),
+        ("ε spent by this run", f"{result.spent_epsilon:.4g} (target {result.epsilon:g}, "
+                                f"δ={result.delta:g})"),
+        ("dataset budget", _budget_line(result.status)),
+        ("ledger", str(ledger.path)),
+        ("time", f"{result.seconds:.1f} s"),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    out.print(table)
+
+
+def _budget_line(status: BudgetStatus) -> str:
+    default = " [default budget: set one with `privsynth budget set`]" * status.budget.is_default
+    return status.describe() + default
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "∞" if math.isinf(value) else f"{value:.4g}"
+    return str(value)
+
+
+def budget_table(ledger: Ledger, datasets: list[str]) -> None:
+    """One row per dataset: budget, spent, remaining, runs."""
+    table = Table(title=f"privacy ledger {ledger.path}", title_justify="left")
+    for header in ("dataset", "ε budget", "δ budget", "ε spent", "ε remaining", "runs"):
+        table.add_column(header)
+    for dataset in datasets:
+        status = ledger.status(dataset)
+        runs = ledger.runs(dataset)
+        budget = f"{status.budget.epsilon:g}" + (" (default)" if status.budget.is_default else "")
+        table.add_row(
+            dataset, budget, f"{status.budget.delta:g}", _fmt(status.spent_epsilon),
+            _fmt(status.remaining_epsilon), str(len(runs)),
+        )
+    out.print(table)
+
+
+def runs_table(ledger: Ledger, dataset: str, spends: bool) -> None:
+    """The runs of one dataset and, optionally, every itemised spend."""
+    table = Table(title=f"runs of {dataset!r}", title_justify="left")
+    for header in ("started (UTC)", "run id", "status", "generator", "ε target", "δ", "spends"):
+        table.add_column(header)
+    items = ledger.spends(dataset)
+    for run in ledger.runs(dataset):
+        count = sum(1 for s in items if s["run_id"] == run["run_id"])
+        table.add_row(
+            run["created_at"], run["run_id"][:12], run["status"], run["generator"],
+            _fmt(run["epsilon"]), f"{run['delta']:g}", str(count),
+        )
+    out.print(table)
+    if spends:
+        _spends_table(items)
+
+
+def _spends_table(items: list[dict[str, Any]]) -> None:
+    table = Table(title="spends", title_justify="left")
+    for header in ("time (UTC)", "run id", "purpose", "mechanism", "parameters", "ρ (zCDP)", "δ"):
+        table.add_column(header)
+    for item in items:
+        table.add_row(
+            item["created_at"], item["run_id"][:12], item["purpose"], item["mechanism"],
+            item["params"], _fmt(item["rho"]), f"{item['delta']:g}",
+        )
+    out.print(table)

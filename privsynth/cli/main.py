@@ -1,0 +1,195 @@
+"""``privsynth``: synthesize tables under a privacy budget, draft schemas, manage budgets.
+
+Every user mistake ends in one line on stderr (``error: ... (fix: ...)``) and a
+non-zero exit code; unexpected failures print only the exception type unless
+``PRIVSYNTH_DEBUG=1`` is set, because messages from libraries may quote data.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from privsynth import __version__
+from privsynth.cli import console
+from privsynth.errors import ConfigurationError, PrivsynthError
+from privsynth.generators import GENERATORS
+from privsynth.io import read_table, table_format
+from privsynth.ledger import ENV_VAR, Ledger, default_ledger_path
+from privsynth.pipeline import DISCOVERY_SHARE, SynthesisConfig, run_synthesis
+from privsynth.schema import dump_schema
+from privsynth.schema.infer import DEFAULT_MIN_COUNT, infer_schema
+
+app = typer.Typer(
+    name="privsynth",
+    help="Differentially private synthetic data with a persistent privacy ledger.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+schema_app = typer.Typer(help="Draft and check table schemas.", no_args_is_help=True)
+budget_app = typer.Typer(help="Set and inspect privacy budgets.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+app.add_typer(budget_app, name="budget")
+
+LedgerOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--ledger",
+        help=f"ledger file (default: ${ENV_VAR} or {default_ledger_path()})",
+        show_default=False,
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.out.print(f"privsynth {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="show the version")
+    ] = False,
+) -> None:
+    """Differentially private synthetic data with a persistent privacy ledger."""
+
+
+@app.command()
+def synthesize(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV or Parquet file")],
+    epsilon: Annotated[float, typer.Option("--epsilon", "-e", help="privacy budget of this run")],
+    delta: Annotated[
+        float | None, typer.Option(help="δ of this run (default: the dataset budget's δ)")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="output file (default: ./<input>.synthetic.csv)"),
+    ] = None,
+    schema: Annotated[
+        Path | None, typer.Option(help="schema YAML declaring public domains")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="refuse schema values marked data_derived")
+    ] = False,
+    generator: Annotated[str, typer.Option(help=f"one of: {', '.join(GENERATORS)}")] = "mst",
+    rows: Annotated[
+        int | None, typer.Option("--rows", "-n", help="rows to generate (default: DP estimate)")
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="dataset name in the ledger (default: input file stem)")
+    ] = None,
+    ledger: LedgerOption = None,
+    seed: Annotated[
+        int | None, typer.Option(help="seed the noise (tests only: not private)")
+    ] = None,
+    discovery_share: Annotated[
+        float, typer.Option(help="share of ε for discovering undeclared domains")
+    ] = DISCOVERY_SHARE,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
+) -> None:
+    """Synthesize INPUT under (ε, δ)-DP; the spend is checked against and recorded in the ledger."""
+    target = output or Path.cwd() / f"{input_path.stem}.synthetic{_suffix(input_path)}"
+    table_format(target)
+    if input_path.exists() and target.resolve() == input_path.resolve():
+        raise ConfigurationError("the output would overwrite the input", hint="choose another -o")
+    config = SynthesisConfig(
+        epsilon=epsilon, delta=delta, generator=generator, rows=rows, dataset=dataset,
+        seed=seed, strict=strict, discovery_share=discovery_share,
+    )
+    book = Ledger(ledger)
+    with console.progress_display(not quiet) as progress:
+        result = run_synthesis(
+            input_path, config, schema=schema, ledger=book, output=target, progress=progress
+        )
+    for message in result.warnings:
+        console.warn(message)
+    console.synthesis_summary(result, book)
+
+
+def _suffix(path: Path) -> str:
+    return path.suffix.lower() if path.suffix.lower() in (".csv", ".parquet", ".pq") else ".csv"
+
+
+@schema_app.command("infer")
+def schema_infer(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV or Parquet file")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="schema YAML to write")],
+    min_count: Annotated[
+        int, typer.Option(help="leave out categories held by fewer records")
+    ] = DEFAULT_MIN_COUNT,
+) -> None:
+    """Draft a schema from INPUT for review; every value read from the data is marked."""
+    drafted = infer_schema(read_table(input_path), min_count=min_count)
+    dump_schema(drafted, output)
+    kinds: dict[str, int] = {}
+    for spec in drafted.columns.values():
+        kinds[spec.kind] = kinds.get(spec.kind, 0) + 1
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+    console.out.print(f"wrote {output} ({summary})")
+    console.warn(
+        f"{len(drafted.data_derived_fields())} entries were read from the data and are marked "
+        "data_derived: review them before using this schema as a public declaration"
+    )
+
+
+@budget_app.command("set")
+def budget_set(
+    dataset: Annotated[str, typer.Argument(help="dataset name")],
+    epsilon: Annotated[float, typer.Option("--epsilon", "-e", help="total ε for the dataset")],
+    delta: Annotated[float, typer.Option(help="total δ for the dataset")] = 1e-6,
+    ledger: LedgerOption = None,
+) -> None:
+    """Set DATASET's total privacy budget."""
+    book = Ledger(ledger)
+    book.set_budget(dataset, epsilon, delta)
+    console.out.print(f"{dataset}: {book.status(dataset).describe()}  [ledger {book.path}]")
+
+
+@budget_app.command("show")
+def budget_show(
+    dataset: Annotated[str | None, typer.Argument(help="one dataset (default: all)")] = None,
+    ledger: LedgerOption = None,
+    spends: Annotated[bool, typer.Option(help="list every itemised spend")] = False,
+) -> None:
+    """Show budgets, composed spend and runs from the ledger."""
+    book = Ledger(ledger)
+    names = [dataset] if dataset else book.datasets()
+    if not names:
+        console.out.print(f"the ledger {book.path} has no datasets yet")
+        return
+    console.budget_table(book, names)
+    if dataset:
+        console.runs_table(book, dataset, spends)
+
+
+def run() -> None:
+    """Console-script entry point with fail-closed error handling."""
+    try:
+        app()  # usage errors are reported by typer itself (exit code 2)
+    except PrivsynthError as exc:
+        console.err.print(f"error: {exc.one_line()}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        console.err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("PRIVSYNTH_DEBUG"):
+            raise
+        console.err.print(
+            f"internal error ({type(exc).__name__}); rerun with PRIVSYNTH_DEBUG=1 for details "
+            "(the traceback may quote data: do not share it)",
+            highlight=False,
+            markup=False,
+        )
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    run()

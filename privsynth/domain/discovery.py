@@ -1,0 +1,257 @@
+"""Differentially private domain discovery: kinds, categories and bounds, paid with rho.
+
+Used for every column whose schema entry is incomplete (or when no schema is given).
+Nothing is read from the data except through :class:`~privsynth.mechanisms.Mechanisms`:
+
+* kind: noisy counts of how many cells parse as numbers, integers, ISO dates, long
+  text, plus the number of distinct values (one record moves each by at most 1);
+* categories: thresholded Gaussian release, so a value held by a handful of records
+  is released only with probability ``delta`` (rare categories never leak);
+* numeric bounds: a noisy histogram over a fixed logarithmic grid of magnitudes,
+  keeping the outermost bins that clear a threshold;
+* date bounds: a noisy histogram of years over a fixed public range.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import stats
+
+from privsynth.errors import InputDataError
+from privsynth.mechanisms import Mechanisms
+from privsynth.schema.model import (
+    AutoSpec,
+    CategoricalSpec,
+    ColumnSpec,
+    DatetimeSpec,
+    IdentifierSpec,
+    NumericSpec,
+    Schema,
+    TextSpec,
+)
+
+#: most categories kept per discovered column (by noisy count)
+MAX_DISCOVERED_CATEGORIES = 1000
+#: magnitudes are binned on a grid of 2**(k/STEPS_PER_OCTAVE)
+STEPS_PER_OCTAVE = 2
+_K_MIN, _K_MAX = -20 * STEPS_PER_OCTAVE, 64 * STEPS_PER_OCTAVE
+YEAR_RANGE = (1800, 2200)
+#: share of a column's discovery budget spent on deciding its kind
+KIND_SHARE = 1 / 3
+#: label of the values that were too rare to release
+OTHER_LABEL = "<other>"
+#: chance that any empty bin of a histogram clears the threshold by noise alone
+FALSE_BIN_RATE = 1e-3
+_FEATURES = ("rows", "missing", "non_numeric", "non_integer", "non_date", "long_text", "distinct")
+#: L2 norm of one record's contribution to the feature counts: at most five ones
+#: (its row, and e.g. non-numeric, non-date, long text and a new distinct value)
+_FEATURE_SENSITIVITY = math.sqrt(5.0)
+
+
+@dataclass
+class DiscoveryReport:
+    """What discovery released (all DP outputs, safe to show)."""
+
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def discover(
+    frame: pd.DataFrame, schema: Schema, mechanisms: Mechanisms, rho: float, delta: float
+) -> tuple[Schema, DiscoveryReport]:
+    """Complete every incomplete column of ``schema`` with DP, spending ``rho`` and
+    at most ``delta`` (additive) in total."""
+    todo = schema.needs_discovery()
+    report = DiscoveryReport()
+    if not todo:
+        return schema, report
+    share_rho, share_delta = rho / len(todo), delta / len(todo)
+    columns = dict(schema.columns)
+    for name, fields in todo.items():
+        spec = columns[name]
+        column_rho = share_rho
+        if isinstance(spec, AutoSpec):
+            spec = _detect_kind(frame[name], name, spec, mechanisms, share_rho * KIND_SHARE)
+            column_rho = share_rho * (1.0 - KIND_SHARE)
+        if spec.missing_domain():
+            spec = _discover_domain(frame[name], name, spec, mechanisms, column_rho, share_delta)
+            _warn_if_empty(name, spec, report)
+        columns[name] = spec
+        report.columns[name] = fields
+    return Schema(columns, schema.rows, schema.rows_data_derived, schema.missing_values), report
+
+
+def _features(values: pd.Series) -> npt.NDArray[np.int64]:
+    """Counts behind the kind decision (see ``_FEATURE_SENSITIVITY``)."""
+    present = values.dropna().astype(str)
+    numbers = pd.to_numeric(present, errors="coerce")
+    dates = pd.to_datetime(present, format="ISO8601", errors="coerce")
+    counts = [
+        len(values),
+        int(values.isna().sum()),
+        int(numbers.isna().sum()),
+        int((numbers.notna() & (numbers != np.round(numbers))).sum()),
+        int(dates.isna().sum()),
+        int((present.str.split().str.len() >= 5).sum()),
+        int(present.nunique()),
+    ]
+    return np.array(counts, dtype=np.int64)
+
+
+def _detect_kind(
+    values: pd.Series, name: str, spec: ColumnSpec, mechanisms: Mechanisms, rho: float
+) -> ColumnSpec:
+    """Majority votes on noisy counts: robust when the noise is large (small data or
+    small epsilon), where tight ratios would flip at random."""
+    released = mechanisms.gaussian_counts(
+        _features(values), rho, f"discover kind of {name!r}", sensitivity=_FEATURE_SENSITIVITY
+    )
+    noisy = dict(zip(_FEATURES, np.maximum(released.values, 0.0), strict=True))
+    half = max(noisy["rows"] - noisy["missing"], 1.0) / 2.0
+    nullable = bool(noisy["missing"] > 3.0 * released.sigma)
+    common = {"nullable": nullable, "impute_missing": not nullable}
+    if noisy["non_numeric"] < half:
+        numeric = 2.0 * half - noisy["non_numeric"]
+        return NumericSpec(integer=bool(noisy["non_integer"] < numeric / 2.0), **common)
+    if noisy["non_date"] < half:
+        return DatetimeSpec(**common)
+    if noisy["long_text"] > half:
+        return TextSpec()
+    if noisy["distinct"] > half:
+        return IdentifierSpec()
+    return CategoricalSpec(**common)
+
+
+def _discover_domain(
+    values: pd.Series,
+    name: str,
+    spec: ColumnSpec,
+    mechanisms: Mechanisms,
+    rho: float,
+    delta: float,
+) -> ColumnSpec:
+    purpose = f"discover domain of {name!r}"
+    if isinstance(spec, CategoricalSpec):
+        counts = values.dropna().astype(str).value_counts()
+        released = mechanisms.frequent_keys(counts.to_dict(), rho, delta, purpose)
+        top = sorted(released, key=lambda key: -released[key])[:MAX_DISCOVERED_CATEGORIES]
+        return spec.with_fields(categories=tuple(sorted(top)), other_label=OTHER_LABEL)
+    if isinstance(spec, NumericSpec):
+        low, high = _numeric_bounds(values, name, mechanisms, rho, purpose)
+        if spec.integer:
+            low, high = math.floor(low), math.ceil(high)
+        return spec.with_fields(
+            min=spec.min if spec.min is not None else low,
+            max=spec.max if spec.max is not None else high,
+        )
+    if isinstance(spec, DatetimeSpec):
+        first, last = _year_bounds(values, name, spec.format, mechanisms, rho, purpose)
+        return spec.with_fields(
+            min=spec.min or f"{first}-01-01T00:00:00", max=spec.max or f"{last}-12-31T23:59:59"
+        )
+    return spec
+
+
+def _warn_if_empty(name: str, spec: ColumnSpec, report: DiscoveryReport) -> None:
+    if isinstance(spec, CategoricalSpec) and not spec.categories:
+        report.warnings.append(
+            f"column {name!r}: no category is frequent enough to release at this budget; "
+            f"every value becomes {spec.other_label!r}"
+        )
+
+
+def _threshold(sigma: float, bins: int) -> float:
+    return sigma * float(stats.norm.isf(FALSE_BIN_RATE / bins))
+
+
+def _noisy_extremes(
+    bin_ids: npt.NDArray[np.int64],
+    n_bins: int,
+    mechanisms: Mechanisms,
+    rho: float,
+    purpose: str,
+) -> tuple[int, int] | None:
+    """Indices of the first and last bins whose noisy count clears the threshold."""
+    counts = np.bincount(bin_ids, minlength=n_bins)
+    released = mechanisms.gaussian_counts(counts, rho, purpose)
+    passing = np.flatnonzero(released.values > _threshold(released.sigma, n_bins))
+    if passing.size == 0:
+        return None
+    return int(passing[0]), int(passing[-1])
+
+
+def _magnitude_edges() -> npt.NDArray[np.float64]:
+    """Ordered public edges: -2**(K/4) .. -2**(k/4), 0, 2**(k/4) .. 2**(K/4)."""
+    powers = 2.0 ** (np.arange(_K_MIN, _K_MAX + 1) / STEPS_PER_OCTAVE)
+    return np.concatenate([-powers[::-1], [0.0], powers])
+
+
+def _numeric_bounds(
+    values: pd.Series, name: str, mechanisms: Mechanisms, rho: float, purpose: str
+) -> tuple[float, float]:
+    numbers = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=np.float64)
+    edges = _magnitude_edges()
+    zero = len(edges) // 2  # edges[zero] == 0
+    # bins: [edges[i], edges[i+1]) below zero, the point 0, (edges[j-1], edges[j]] above
+    ids = np.where(
+        numbers < 0,
+        np.searchsorted(edges, numbers, side="right") - 1,
+        np.searchsorted(edges, numbers, side="left"),
+    )
+    ids = np.where(numbers == 0, zero, np.clip(ids, 0, len(edges) - 1))
+    found = _noisy_extremes(ids.astype(np.int64), len(edges), mechanisms, rho, purpose)
+    if found is None:
+        raise _undiscoverable(name, "min and max")
+    lower = [*edges[:zero], 0.0, *edges[zero:-1]]
+    upper = [*edges[1 : zero + 1], 0.0, *edges[zero + 1 :]]
+    return float(lower[found[0]]), float(upper[found[1]])
+
+
+def _year_bounds(
+    values: pd.Series,
+    name: str,
+    fmt: str | None,
+    mechanisms: Mechanisms,
+    rho: float,
+    purpose: str,
+) -> tuple[int, int]:
+    stamps = pd.to_datetime(values, format=fmt or "ISO8601", errors="coerce").dropna()
+    first, last = YEAR_RANGE
+    years = np.clip(stamps.dt.year.to_numpy(dtype=np.int64), first, last) - first
+    found = _noisy_extremes(years, last - first + 1, mechanisms, rho, purpose)
+    if found is None:
+        raise _undiscoverable(name, "min and max dates")
+    return first + found[0], first + found[1]
+
+
+def _undiscoverable(name: str, what: str) -> InputDataError:
+    return InputDataError(
+        f"column {name!r}: too few values to discover its {what} privately at this budget "
+        "(the discovery budget was spent)",
+        hint=f"declare its {what} in a schema (--schema), or raise --epsilon",
+    )
+
+
+Coercer = Callable[[pd.Series], pd.Series]
+
+
+def coerce_discovered(frame: pd.DataFrame, schema: Schema, discovered: list[str]) -> pd.DataFrame:
+    """Turn cells that do not parse as their discovered kind into missing values.
+
+    Kinds found with DP tolerate a small share of malformed cells; declared kinds
+    never do (the codecs refuse them)."""
+    out = frame.copy()
+    for name in discovered:
+        spec = schema[name]
+        if isinstance(spec, NumericSpec):
+            out[name] = pd.to_numeric(out[name], errors="coerce")
+        elif isinstance(spec, DatetimeSpec):
+            parsed = pd.to_datetime(out[name], format=spec.format or "ISO8601", errors="coerce")
+            out[name] = out[name].where(parsed.notna())
+    return out

@@ -1,0 +1,325 @@
+"""The persistent privacy ledger: per-dataset budgets and every spend, in SQLite.
+
+A run first *reserves* its whole planned cost in one write transaction that
+re-checks the composed total against the dataset's budget, so concurrent runs can
+never overspend together. When the run ends, the reservation is replaced by the
+itemised spends it actually made. A reservation left by a crashed run keeps
+counting, which errs on the safe side. Totals are composed with the RDP
+accountant (not summed), so the ledger is as tight as the accounting.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from privsynth.accounting import PrivacyCost, compose, from_dict
+from privsynth.accounting.accountant import Spend
+from privsynth.errors import BudgetExceededError, ConfigurationError, LedgerError
+
+ENV_VAR = "PRIVSYNTH_LEDGER"
+DEFAULT_EPSILON = 10.0
+DEFAULT_DELTA = 1e-6
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS budgets (
+    dataset TEXT PRIMARY KEY, epsilon REAL NOT NULL, delta REAL NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, dataset TEXT NOT NULL, status TEXT NOT NULL,
+    epsilon REAL NOT NULL, delta REAL NOT NULL, generator TEXT NOT NULL, params TEXT NOT NULL,
+    reservation TEXT NOT NULL, created_at TEXT NOT NULL, finished_at TEXT, notes TEXT
+);
+CREATE TABLE IF NOT EXISTS spends (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs(run_id),
+    dataset TEXT NOT NULL, created_at TEXT NOT NULL, purpose TEXT NOT NULL,
+    mechanism TEXT NOT NULL, params TEXT NOT NULL, rho REAL NOT NULL, delta REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS spends_dataset ON spends(dataset);
+CREATE INDEX IF NOT EXISTS runs_dataset ON runs(dataset);
+"""
+
+
+def default_ledger_path() -> Path:
+    """``$PRIVSYNTH_LEDGER``, else ``$XDG_DATA_HOME/privsynth/ledger.db``
+    (``~/.local/share/privsynth/ledger.db``)."""
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR]).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "privsynth" / "ledger.db"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A dataset's total (epsilon, delta) budget."""
+
+    epsilon: float
+    delta: float
+    is_default: bool = False
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """A dataset's budget, what has been spent (composed) and what remains."""
+
+    dataset: str
+    budget: Budget
+    spent_epsilon: float
+    spent_delta: float
+
+    @property
+    def remaining_epsilon(self) -> float:
+        return max(0.0, self.budget.epsilon - self.spent_epsilon)
+
+    def describe(self) -> str:
+        """One line: spent and remaining, at the budget's delta."""
+        return (
+            f"spent ε={_fmt(self.spent_epsilon)} of {_fmt(self.budget.epsilon)} "
+            f"(remaining ε={_fmt(self.remaining_epsilon)}, δ={self.budget.delta:g})"
+        )
+
+
+def _fmt(value: float) -> str:
+    return "∞" if math.isinf(value) else f"{value:.3g}"
+
+
+def check_budget_values(epsilon: float, delta: float) -> None:
+    """Reject epsilon <= 0, delta outside (0, 1), NaN and infinities."""
+    if not isinstance(epsilon, (int, float)) or not math.isfinite(epsilon) or epsilon <= 0:
+        raise ConfigurationError(f"epsilon must be a positive number, got {epsilon!r}")
+    if not isinstance(delta, (int, float)) or not math.isfinite(delta) or not 0 < delta < 1:
+        raise ConfigurationError(
+            f"delta must be between 0 and 1 (exclusive), got {delta!r}",
+            hint="use a value well below 1/rows, e.g. 1e-6",
+        )
+
+
+class Ledger:
+    """A SQLite ledger file; safe to use from several processes at once."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_ledger_path()
+        self._initialise()
+
+    @contextmanager
+    def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        try:
+            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(conn)
+            raise self._error(exc) from None
+        except BaseException:
+            _rollback(conn)
+            raise
+        finally:
+            conn.close()
+
+    def _error(self, exc: sqlite3.Error) -> LedgerError:
+        return LedgerError(
+            f"cannot use ledger {self.path} ({exc})",
+            hint=f"check the file and its permissions, or point {ENV_VAR}/--ledger elsewhere",
+        )
+
+    def _initialise(self) -> None:
+        if self.path.is_dir():
+            raise LedgerError(f"ledger path {self.path} is a directory", hint="name a file")
+        fresh = not self.path.exists()
+        if fresh:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.path.touch(mode=0o600)
+        try:
+            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    # budgets -------------------------------------------------------------------------
+
+    def set_budget(self, dataset: str, epsilon: float, delta: float) -> None:
+        """Set (or change) ``dataset``'s total budget."""
+        check_budget_values(epsilon, delta)
+        with self._connect(write=True) as conn:
+            conn.execute(
+                "INSERT INTO budgets VALUES (?, ?, ?, ?) ON CONFLICT(dataset) DO UPDATE SET "
+                "epsilon=excluded.epsilon, delta=excluded.delta, updated_at=excluded.updated_at",
+                (dataset, float(epsilon), float(delta), _now()),
+            )
+
+    def budget(self, dataset: str) -> Budget:
+        """``dataset``'s budget, or the default one if none was set."""
+        with self._connect() as conn:
+            return self._budget(conn, dataset)
+
+    @staticmethod
+    def _budget(conn: sqlite3.Connection, dataset: str) -> Budget:
+        row = conn.execute(
+            "SELECT epsilon, delta FROM budgets WHERE dataset = ?", (dataset,)
+        ).fetchone()
+        if row is None:
+            return Budget(DEFAULT_EPSILON, DEFAULT_DELTA, is_default=True)
+        return Budget(float(row[0]), float(row[1]))
+
+    # totals --------------------------------------------------------------------------
+
+    @staticmethod
+    def _costs(conn: sqlite3.Connection, dataset: str) -> list[PrivacyCost]:
+        spends = conn.execute(
+            "SELECT mechanism, params FROM spends WHERE dataset = ?", (dataset,)
+        ).fetchall()
+        reserved = conn.execute(
+            "SELECT reservation FROM runs WHERE dataset = ? AND status = 'reserved'", (dataset,)
+        ).fetchall()
+        costs = [from_dict({"mechanism": m, "params": json.loads(p)}) for m, p in spends]
+        return costs + [from_dict(json.loads(r)) for (r,) in reserved]
+
+    def status(self, dataset: str) -> BudgetStatus:
+        """Budget, composed spend (reservations of unfinished runs included)."""
+        with self._connect() as conn:
+            return self._status(conn, dataset, [])
+
+    def _status(
+        self, conn: sqlite3.Connection, dataset: str, extra: Sequence[PrivacyCost]
+    ) -> BudgetStatus:
+        budget = self._budget(conn, dataset)
+        costs = [*self._costs(conn, dataset), *extra]
+        total = compose(costs)
+        spent = total.epsilon(budget.delta) if costs else 0.0
+        return BudgetStatus(dataset, budget, spent, total.delta)
+
+    # runs ----------------------------------------------------------------------------
+
+    def reserve(
+        self,
+        dataset: str,
+        run_id: str,
+        limit: PrivacyCost,
+        target: tuple[float, float],
+        generator: str,
+        params: dict[str, Any],
+    ) -> BudgetStatus:
+        """Atomically check that ``limit`` fits in the remaining budget and reserve it.
+
+        Raises :class:`BudgetExceededError` (ledger unchanged) when it does not fit."""
+        with self._connect(write=True) as conn:
+            before = self._status(conn, dataset, [])
+            after = self._status(conn, dataset, [limit])
+            if after.spent_epsilon > before.budget.epsilon * (1 + 1e-9):
+                raise _refusal(dataset, before, limit)
+            conn.execute(
+                "INSERT INTO runs VALUES (?, ?, 'reserved', ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                (
+                    run_id,
+                    dataset,
+                    target[0],
+                    target[1],
+                    generator,
+                    json.dumps(params, sort_keys=True),
+                    json.dumps(limit.to_dict()),
+                    _now(),
+                ),
+            )
+            return after
+
+    def release(self, run_id: str) -> None:
+        """Drop a reservation whose run stopped before any mechanism touched the data."""
+        with self._connect(write=True) as conn:
+            conn.execute("DELETE FROM runs WHERE run_id = ? AND status = 'reserved'", (run_id,))
+
+    def commit(
+        self,
+        run_id: str,
+        spends: Sequence[Spend],
+        failed: bool = False,
+        notes: dict[str, Any] | None = None,
+    ) -> None:
+        """Replace a reservation by the spends the run made (also when it failed)."""
+        now = _now()
+        with self._connect(write=True) as conn:
+            row = conn.execute(
+                "SELECT dataset FROM runs WHERE run_id = ? AND status = 'reserved'", (run_id,)
+            ).fetchone()
+            if row is None:
+                raise LedgerError(f"run {run_id} has no open reservation in {self.path}")
+            conn.executemany(
+                "INSERT INTO spends (run_id, dataset, created_at, purpose, mechanism, params, "
+                "rho, delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [_spend_row(run_id, row[0], now, spend) for spend in spends],
+            )
+            conn.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, notes = ? WHERE run_id = ?",
+                ("failed" if failed else "committed", now, json.dumps(notes or {}), run_id),
+            )
+
+    # reading -------------------------------------------------------------------------
+
+    def datasets(self) -> list[str]:
+        """Every dataset with a budget or a run."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT dataset FROM budgets UNION SELECT dataset FROM runs ORDER BY 1"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def runs(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        """Runs, oldest first (optionally of one dataset)."""
+        return self._rows("runs", dataset, "created_at, run_id")
+
+    def spends(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        """Itemised spends, oldest first (optionally of one dataset)."""
+        return self._rows("spends", dataset, "id")
+
+    def _rows(self, table: str, dataset: str | None, order: str) -> list[dict[str, Any]]:
+        where, args = ("WHERE dataset = ?", (dataset,)) if dataset else ("", ())
+        with self._connect() as conn:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute(f"SELECT * FROM {table} {where} ORDER BY {order}", args)
+            return [dict(row) for row in rows.fetchall()]
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _spend_row(run_id: str, dataset: str, now: str, spend: Spend) -> tuple[Any, ...]:
+    data = spend.cost.to_dict()
+    return (
+        run_id,
+        dataset,
+        now,
+        spend.purpose,
+        data["mechanism"],
+        json.dumps(data["params"], sort_keys=True),
+        spend.cost.rho(),
+        spend.cost.delta,
+    )
+
+
+def _refusal(dataset: str, status: BudgetStatus, limit: PrivacyCost) -> BudgetExceededError:
+    needed = limit.epsilon(status.budget.delta)
+    return BudgetExceededError(
+        f"refused: dataset {dataset!r} has {status.describe()}; this run needs "
+        f"ε={_fmt(needed)} at that δ",
+        hint=f"lower --epsilon, or raise the budget with `privsynth budget set {dataset}`",
+    )

@@ -1,0 +1,101 @@
+"""Draft a schema from the data for a human to review.
+
+Everything this module reads from the data is marked ``data_derived``: a drafted
+schema is *not* a public declaration until someone replaces those values with
+public knowledge. Categories held by fewer than ``min_count`` records are left out
+of the draft so that blindly accepting it does not publish rare values.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from privsynth.schema.model import (
+    CategoricalSpec,
+    ColumnSpec,
+    DatetimeSpec,
+    IdentifierSpec,
+    NumericSpec,
+    Schema,
+    TextSpec,
+)
+
+#: column names that suggest a direct identifier whatever the values look like
+IDENTIFIER_NAME = re.compile(
+    r"(^|[_\W])(id|uuid|guid|ssn|mrn|email|e-mail|phone|name|address|account)([_\W]|$)",
+    re.IGNORECASE,
+)
+DEFAULT_MIN_COUNT = 10
+
+
+def infer_schema(frame: pd.DataFrame, min_count: int = DEFAULT_MIN_COUNT) -> Schema:
+    """A draft schema; every value taken from ``frame`` is marked data-derived."""
+    columns = {str(name): infer_column(str(name), frame[name], min_count) for name in frame}
+    return Schema(columns)
+
+
+def infer_column(name: str, values: pd.Series, min_count: int) -> ColumnSpec:
+    """The most plausible spec for one column (see module docstring)."""
+    present = values.dropna()
+    nullable = bool(values.isna().any())
+    marks = frozenset({"nullable"} if nullable else set())
+    if present.empty:
+        return CategoricalSpec(nullable=nullable, data_derived=marks)
+    if IDENTIFIER_NAME.search(name):
+        return IdentifierSpec()
+    numbers = pd.to_numeric(present, errors="coerce")
+    if numbers.notna().all():
+        return _numeric(numbers, nullable, marks)
+    text = present.astype(str)
+    if text.str.split().str.len().mean() >= 5:
+        return TextSpec()
+    dates = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    if dates.notna().mean() >= 0.99:
+        return _datetime(dates.dropna(), nullable, marks)
+    if text.nunique() > 0.9 * len(text) and len(text) > 20:
+        return IdentifierSpec()
+    return _categorical(text, min_count, nullable, marks)
+
+
+def _numeric(numbers: pd.Series, nullable: bool, marks: frozenset[str]) -> NumericSpec:
+    integer = bool((numbers == np.round(numbers)).all())
+    low, high = float(numbers.min()), float(numbers.max())
+    if low == high:
+        high = low + 1.0
+    return NumericSpec(
+        min=int(low) if integer else low,
+        max=int(high) if integer else high,
+        integer=integer,
+        nullable=nullable,
+        data_derived=marks | {"min", "max"},
+    )
+
+
+def _datetime(dates: pd.Series, nullable: bool, marks: frozenset[str]) -> DatetimeSpec:
+    has_time = bool((dates.dt.normalize() != dates).any())
+    return DatetimeSpec(
+        min=dates.min().isoformat(),
+        max=dates.max().isoformat(),
+        granularity="second" if has_time else "day",
+        nullable=nullable,
+        data_derived=marks | {"min", "max"},
+    )
+
+
+def _categorical(
+    text: pd.Series, min_count: int, nullable: bool, marks: frozenset[str]
+) -> CategoricalSpec:
+    counts = text.value_counts()
+    frequent = tuple(sorted(str(v) for v in counts[counts >= min_count].index))
+    if not frequent:
+        return CategoricalSpec(nullable=nullable, data_derived=marks)
+    rare = len(frequent) < len(counts)
+    return CategoricalSpec(
+        categories=frequent,
+        other_label="<other>" if rare else None,
+        nullable=nullable,
+        data_derived=marks | {"categories"},
+    )

@@ -1,0 +1,214 @@
+"""Reading and writing schema YAML, with one-line errors for every malformed entry."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from privsynth.errors import SchemaError
+from privsynth.schema.model import (
+    GRANULARITIES,
+    KINDS,
+    SPEC_TYPES,
+    CategoricalSpec,
+    ColumnSpec,
+    DatetimeSpec,
+    NumericSpec,
+    Schema,
+)
+
+SCHEMA_VERSION = 1
+#: more categories than this cannot be modelled; the column should be generalised
+MAX_CATEGORIES = 5000
+MAX_BINS = 1000
+
+_HEADER = """\
+# privsynth table schema (version 1).
+# Every value here is treated as PUBLIC: generators use it without spending privacy budget.
+# Entries listed under `data_derived` were read from the private data by `privsynth schema
+# infer`; review them, replace them with public knowledge, then delete the `data_derived` line.
+# `privsynth synthesize --strict` refuses a schema that still has data-derived entries.
+"""
+
+
+def load_schema(path: str | Path) -> Schema:
+    """Load and validate a schema file; errors name the column and field at fault."""
+    file = Path(path)
+    if not file.is_file():
+        raise SchemaError(f"schema file {file} does not exist", hint="check the --schema path")
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise SchemaError(
+            f"schema file {file} is not valid UTF-8 YAML{line}", hint="fix its syntax"
+        ) from None
+    return schema_from_dict(raw, source=str(file))
+
+
+def dump_schema(schema: Schema, path: str | Path) -> None:
+    """Write ``schema`` as commented YAML."""
+    text = _HEADER + yaml.safe_dump(schema_to_dict(schema), sort_keys=False, allow_unicode=True)
+    Path(path).write_text(text, encoding="utf-8")
+
+
+def schema_to_dict(schema: Schema) -> dict[str, Any]:
+    """A plain, YAML-ready representation of ``schema``."""
+    out: dict[str, Any] = {"version": SCHEMA_VERSION}
+    if schema.rows is not None:
+        out["rows"] = schema.rows
+        if schema.rows_data_derived:
+            out["rows_data_derived"] = True
+    if schema.missing_values != ("",):
+        out["missing_values"] = list(schema.missing_values)
+    out["columns"] = {name: _spec_to_dict(spec) for name, spec in schema.columns.items()}
+    return out
+
+
+def _spec_to_dict(spec: ColumnSpec) -> dict[str, Any]:
+    entry: dict[str, Any] = {"kind": spec.kind}
+    defaults = {f.name: f.default for f in dataclasses.fields(type(spec))}
+    for f in dataclasses.fields(spec):
+        value = getattr(spec, f.name)
+        if f.name == "data_derived" or value == defaults[f.name]:
+            continue
+        entry[f.name] = list(value) if isinstance(value, tuple) else value
+    if spec.data_derived:
+        entry["data_derived"] = sorted(spec.data_derived)
+    return entry
+
+
+def schema_from_dict(raw: Any, source: str = "schema") -> Schema:
+    """Validate a parsed YAML document and build a :class:`Schema`."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("columns"), Mapping):
+        raise SchemaError(f"{source} has no `columns:` mapping", hint="see docs/schema.md")
+    unknown = set(raw) - {"version", "rows", "rows_data_derived", "missing_values", "columns"}
+    if unknown:
+        raise SchemaError(f"{source} has unknown top-level keys: {', '.join(sorted(unknown))}")
+    if raw.get("version", SCHEMA_VERSION) != SCHEMA_VERSION:
+        raise SchemaError(f"{source} has version {raw.get('version')!r}; this release reads 1")
+    if not raw["columns"]:
+        raise SchemaError(f"{source} declares no columns", hint="list at least one column")
+    columns = {str(name): _parse_column(str(name), entry) for name, entry in raw["columns"].items()}
+    return Schema(
+        columns=columns,
+        rows=_parse_rows(raw.get("rows"), source),
+        rows_data_derived=bool(raw.get("rows_data_derived", False)),
+        missing_values=tuple(str(v) for v in raw.get("missing_values", [""])),
+    )
+
+
+def _parse_rows(value: Any, source: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SchemaError(f"{source}: `rows` must be a positive integer, got {value!r}")
+    return value
+
+
+def _parse_column(name: str, entry: Any) -> ColumnSpec:
+    if not isinstance(entry, Mapping) or entry.get("kind") not in KINDS:
+        raise SchemaError(
+            f"column {name!r} needs a `kind`", hint=f"set kind to one of: {', '.join(KINDS)}"
+        )
+    spec_type = SPEC_TYPES[entry["kind"]]
+    allowed = {f.name for f in dataclasses.fields(spec_type)} | {"kind"}
+    unknown = set(entry) - allowed
+    if unknown:
+        raise SchemaError(
+            f"column {name!r} has unknown keys: {', '.join(sorted(unknown))}",
+            hint=f"a {entry['kind']} column accepts: {', '.join(sorted(allowed))}",
+        )
+    fields = {k: v for k, v in entry.items() if k != "kind"}
+    derived = fields.pop("data_derived", [])
+    if not isinstance(derived, list) or not set(derived) <= allowed - {"kind", "data_derived"}:
+        raise SchemaError(f"column {name!r}: `data_derived` must list fields of that column")
+    fields["data_derived"] = frozenset(str(d) for d in derived)
+    if "nullable" in fields and not isinstance(fields["nullable"], bool):
+        raise SchemaError(f"column {name!r}: `nullable` must be true or false")
+    spec = spec_type(**_coerce(name, spec_type, fields))
+    _validate(name, spec)
+    return spec
+
+
+def _coerce(name: str, spec_type: type[ColumnSpec], fields: dict[str, Any]) -> dict[str, Any]:
+    if spec_type is CategoricalSpec and fields.get("categories") is not None:
+        cats = fields["categories"]
+        if not isinstance(cats, list) or any(isinstance(c, (list, dict)) for c in cats):
+            raise SchemaError(f"column {name!r}: `categories` must be a list of values")
+        fields["categories"] = tuple(str(c) for c in cats)
+    if spec_type is DatetimeSpec:
+        for key in ("min", "max"):
+            if fields.get(key) is not None:
+                fields[key] = str(fields[key])
+    return fields
+
+
+def _validate(name: str, spec: ColumnSpec) -> None:
+    if isinstance(spec, CategoricalSpec):
+        _validate_categorical(name, spec)
+    elif isinstance(spec, NumericSpec):
+        _validate_numeric(name, spec)
+    elif isinstance(spec, DatetimeSpec):
+        _validate_datetime(name, spec)
+
+
+def _validate_categorical(name: str, spec: CategoricalSpec) -> None:
+    if spec.categories is None:
+        return
+    if not spec.categories:
+        raise SchemaError(f"column {name!r} declares an empty category list")
+    if len(set(spec.categories)) != len(spec.categories):
+        raise SchemaError(f"column {name!r} lists a category twice", hint="remove duplicates")
+    if len(spec.categories) > MAX_CATEGORIES:
+        raise SchemaError(
+            f"column {name!r} declares {len(spec.categories)} categories (limit {MAX_CATEGORIES})",
+            hint="generalise it (e.g. to a prefix) or declare it `identifier` or `text`",
+        )
+
+
+def _validate_bins(name: str, bins: Any) -> None:
+    if bins is not None and (isinstance(bins, bool) or not isinstance(bins, int)):
+        raise SchemaError(f"column {name!r}: `bins` must be an integer")
+    if bins is not None and not 1 <= bins <= MAX_BINS:
+        raise SchemaError(f"column {name!r}: `bins` must be between 1 and {MAX_BINS}")
+
+
+def _validate_numeric(name: str, spec: NumericSpec) -> None:
+    for key in ("min", "max"):
+        value = getattr(spec, key)
+        ok = value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+        if not ok or (value is not None and not math.isfinite(value)):
+            raise SchemaError(f"column {name!r}: `{key}` must be a finite number")
+    if spec.min is not None and spec.max is not None and not spec.min < spec.max:
+        raise SchemaError(f"column {name!r}: `min` must be smaller than `max`")
+    if not isinstance(spec.integer, bool):
+        raise SchemaError(f"column {name!r}: `integer` must be true or false")
+    _validate_bins(name, spec.bins)
+
+
+def _validate_datetime(name: str, spec: DatetimeSpec) -> None:
+    if spec.granularity not in GRANULARITIES:
+        raise SchemaError(
+            f"column {name!r}: unknown granularity {spec.granularity!r}",
+            hint=f"use one of: {', '.join(GRANULARITIES)}",
+        )
+    bounds = []
+    for key in ("min", "max"):
+        value = getattr(spec, key)
+        if value is None:
+            continue
+        try:
+            bounds.append(pd.Timestamp(value))
+        except (ValueError, TypeError):
+            raise SchemaError(f"column {name!r}: `{key}` must be an ISO 8601 date") from None
+    if len(bounds) == 2 and not bounds[0] < bounds[1]:
+        raise SchemaError(f"column {name!r}: `min` must be earlier than `max`")
+    _validate_bins(name, spec.bins)
