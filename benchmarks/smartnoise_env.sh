@@ -8,6 +8,10 @@
 # package is installed with --no-deps and the MST dependencies are listed by hand; torch
 # is never pulled in. jax/jaxlib are pinned to stop pip backtracking through old wheels.
 #
+# Versions pip resolved when this was written (python 3.11.7): jax 0.7.1, mbi 1.1.0,
+# opendp 0.14.2, numpy 2.4.6, pandas 2.3.3, scipy 1.17.1, scikit-learn 1.9.1,
+# networkx 3.6.1, faker 40.63.0.
+#
 # Usage: bash benchmarks/smartnoise_env.sh [VENV_DIR]   (default /work/bench-sn-venv)
 set -euo pipefail
 

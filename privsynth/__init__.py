@@ -19,7 +19,7 @@ import pandas as pd
 
 __version__ = "0.1.0"
 
-from privsynth.errors import (  # noqa: E402
+from privsynth.errors import (
     BudgetExceededError,
     ConfigurationError,
     InputDataError,
@@ -27,9 +27,9 @@ from privsynth.errors import (  # noqa: E402
     PrivsynthError,
     SchemaError,
 )
-from privsynth.ledger import Ledger  # noqa: E402
-from privsynth.pipeline import SynthesisConfig, SynthesisResult, run_synthesis  # noqa: E402
-from privsynth.schema import Schema, load_schema  # noqa: E402
+from privsynth.ledger import Ledger
+from privsynth.pipeline import SynthesisConfig, SynthesisResult, run_synthesis
+from privsynth.schema import Schema, load_schema
 
 
 def synthesize(

@@ -152,8 +152,14 @@ def run_synthesis(
     run_id = uuid.uuid4().hex
     progress("reserving privacy budget")
     limit = cost_of.zcdp(rho, discovery_delta)
-    book.reserve(dataset, run_id, limit, (config.epsilon, delta), config.generator,
-                 {"options": config.generator_options, "rows": config.rows})
+    book.reserve(
+        dataset,
+        run_id,
+        limit,
+        (config.epsilon, delta),
+        config.generator,
+        {"options": config.generator_options, "rows": config.rows},
+    )
     run = _Run(config, resolved, generator, PrivacyFilter(limit), progress, warnings)
     try:
         data = run.execute(source, rho, discovery_delta)
@@ -166,9 +172,20 @@ def run_synthesis(
     book.commit(run_id, run.filter.accountant.history, notes=run.notes())
     spent = run.filter.accountant.total().epsilon(delta)
     return SynthesisResult(
-        data, run_id, dataset, config.epsilon, delta, spent, book.status(dataset), run.schema,
-        config.generator, generator.params(), run.discovery, run.warnings,
-        time.monotonic() - started, Path(output) if output is not None else None,
+        data,
+        run_id,
+        dataset,
+        config.epsilon,
+        delta,
+        spent,
+        book.status(dataset),
+        run.schema,
+        config.generator,
+        generator.params(),
+        run.discovery,
+        run.warnings,
+        time.monotonic() - started,
+        Path(output) if output is not None else None,
     )
 
 
@@ -210,7 +227,9 @@ class _Run:
     def execute(self, source: Source, rho: float, discovery_delta: float) -> pd.DataFrame:
         self.progress("reading data")
         frame = self._read(source)
-        declared = [c for c in self.schema.modelled_columns() if not self.schema[c].missing_domain()]
+        declared = [
+            c for c in self.schema.modelled_columns() if not self.schema[c].missing_domain()
+        ]
         encode_table(frame, self.schema, build_codecs(_subset(self.schema, declared)), self.rng)
         if self.schema.needs_discovery():
             self.progress("discovering domains with DP")

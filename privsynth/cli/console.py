@@ -54,8 +54,10 @@ def synthesis_summary(result: SynthesisResult, ledger: Ledger) -> None:
         ("generator", result.generator),
         ("dataset", result.dataset),
         ("run id", result.run_id),
-        ("ε spent by this run", f"{result.spent_epsilon:.4g} (target {result.epsilon:g}, "
-                                f"δ={result.delta:g})"),
+        (
+            "ε spent by this run",
+            f"{result.spent_epsilon:.4g} (target {result.epsilon:g}, δ={result.delta:g})",
+        ),
         ("dataset budget", _budget_line(result.status)),
         ("ledger", str(ledger.path)),
         ("time", f"{result.seconds:.1f} s"),
@@ -86,8 +88,12 @@ def budget_table(ledger: Ledger, datasets: list[str]) -> None:
         runs = ledger.runs(dataset)
         budget = f"{status.budget.epsilon:g}" + (" (default)" if status.budget.is_default else "")
         table.add_row(
-            dataset, budget, f"{status.budget.delta:g}", _fmt(status.spent_epsilon),
-            _fmt(status.remaining_epsilon), str(len(runs)),
+            dataset,
+            budget,
+            f"{status.budget.delta:g}",
+            _fmt(status.spent_epsilon),
+            _fmt(status.remaining_epsilon),
+            str(len(runs)),
         )
     out.print(table)
 
@@ -101,8 +107,13 @@ def runs_table(ledger: Ledger, dataset: str, spends: bool) -> None:
     for run in ledger.runs(dataset):
         count = sum(1 for s in items if s["run_id"] == run["run_id"])
         table.add_row(
-            run["created_at"], run["run_id"][:12], run["status"], run["generator"],
-            _fmt(run["epsilon"]), f"{run['delta']:g}", str(count),
+            run["created_at"],
+            run["run_id"][:12],
+            run["status"],
+            run["generator"],
+            _fmt(run["epsilon"]),
+            f"{run['delta']:g}",
+            str(count),
         )
     out.print(table)
     if spends:
@@ -115,7 +126,12 @@ def _spends_table(items: list[dict[str, Any]]) -> None:
         table.add_column(header)
     for item in items:
         table.add_row(
-            item["created_at"], item["run_id"][:12], item["purpose"], item["mechanism"],
-            item["params"], _fmt(item["rho"]), f"{item['delta']:g}",
+            item["created_at"],
+            item["run_id"][:12],
+            item["purpose"],
+            item["mechanism"],
+            item["params"],
+            _fmt(item["rho"]),
+            f"{item['delta']:g}",
         )
     out.print(table)

@@ -75,9 +75,7 @@ def synthesize(
     schema: Annotated[
         Path | None, typer.Option(help="schema YAML declaring public domains")
     ] = None,
-    strict: Annotated[
-        bool, typer.Option(help="refuse schema values marked data_derived")
-    ] = False,
+    strict: Annotated[bool, typer.Option(help="refuse schema values marked data_derived")] = False,
     generator: Annotated[str, typer.Option(help=f"one of: {', '.join(GENERATORS)}")] = "mst",
     rows: Annotated[
         int | None, typer.Option("--rows", "-n", help="rows to generate (default: DP estimate)")
@@ -100,8 +98,14 @@ def synthesize(
     if input_path.exists() and target.resolve() == input_path.resolve():
         raise ConfigurationError("the output would overwrite the input", hint="choose another -o")
     config = SynthesisConfig(
-        epsilon=epsilon, delta=delta, generator=generator, rows=rows, dataset=dataset,
-        seed=seed, strict=strict, discovery_share=discovery_share,
+        epsilon=epsilon,
+        delta=delta,
+        generator=generator,
+        rows=rows,
+        dataset=dataset,
+        seed=seed,
+        strict=strict,
+        discovery_share=discovery_share,
     )
     book = Ledger(ledger)
     with console.progress_display(not quiet) as progress:

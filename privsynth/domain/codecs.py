@@ -8,6 +8,8 @@ decoding draws a value inside its bin, always within the declared bounds.
 
 from __future__ import annotations
 
+import itertools
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -132,8 +134,23 @@ def make_bins(low: float, high: float, integer: bool, bins: int | None) -> Bins:
         return Bins((), np.arange(low - 0.5, high + 1.0, 1.0))
     count = bins or DEFAULT_BINS
     points = (0.0,) if low <= 0.0 <= high and count > 1 else ()
-    top = high + 1.0 if integer else high  # integer intervals are [a, b): keep `high` inside
-    return Bins(points, np.linspace(low, top, count - len(points) + 1))
+    if not integer:
+        return Bins(points, np.linspace(low, high, count - len(points) + 1))
+    # integer intervals are [a, b) on whole numbers, each holding a value besides the points
+    edges = np.unique(np.round(np.linspace(low, high + 1.0, count - len(points) + 1)))
+    kept = [edges[0]]
+    for edge in edges[1:-1]:
+        if _integers_between(kept[-1], edge, points) > 0:
+            kept.append(edge)
+    if len(kept) > 1 and _integers_between(kept[-1], edges[-1], points) == 0:
+        kept.pop()
+    return Bins(points, np.array([*kept, edges[-1]]))
+
+
+def _integers_between(a: float, b: float, points: tuple[float, ...]) -> int:
+    """How many whole numbers lie in [a, b) other than ``points``."""
+    inside = max(0, math.ceil(b) - math.ceil(a))
+    return inside - sum(1 for p in points if a <= p < b)
 
 
 class NumericCodec(ColumnCodec):
@@ -153,7 +170,7 @@ class NumericCodec(ColumnCodec):
     def labels(self) -> list[str]:
         points = [f"{p:g}" for p in self.bins.points]
         edges = self.bins.edges
-        spans = [f"[{a:g}, {b:g})" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        spans = [f"[{a:g}, {b:g})" for a, b in itertools.pairwise(edges)]
         return points + spans + (["<missing>"] if self.nullable else [])
 
     def parse(self, values: pd.Series) -> npt.NDArray[np.float64]:
@@ -196,13 +213,24 @@ class NumericCodec(ColumnCodec):
         inside = (interval >= 0) & (interval < len(edges) - 1)
         low, high = edges[interval[inside]], edges[interval[inside] + 1]
         if self.integer:
-            low = np.ceil(low) + np.isin(np.ceil(low), points)  # a point has its own bin
-            high = np.maximum(np.ceil(high) - 1, low)
-            out[inside] = np.floor(rng.uniform(low, high + 1))
-            out[inside] = np.minimum(out[inside], high)
+            out[inside] = _uniform_integers(low, high, bool(points.size), rng)
         else:
             out[inside] = rng.uniform(low, high)
-        return np.clip(out, self.low, self.high)
+        return np.asarray(np.clip(out, self.low, self.high), dtype=np.float64)
+
+
+def _uniform_integers(
+    low: npt.NDArray[np.float64],
+    high: npt.NDArray[np.float64],
+    skip_zero: bool,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.float64]:
+    """A whole number drawn uniformly from each [low, high), skipping 0 if it is a point."""
+    first, last = np.ceil(low), np.ceil(high) - 1
+    zero_inside = skip_zero & (first <= 0) & (last >= 0)
+    count = np.maximum(last - first + 1 - zero_inside, 1)
+    values = first + np.floor(rng.uniform(0, count))
+    return np.asarray(values + (zero_inside & (values >= 0)), dtype=np.float64)
 
 
 _UNIT_FORMATS = {
@@ -213,31 +241,34 @@ _UNIT_FORMATS = {
     "minute": "%Y-%m-%dT%H:%M",
     "second": "%Y-%m-%dT%H:%M:%S",
 }
-_UNIT_CODES = {"day": "D", "hour": "h", "minute": "min", "second": "s"}
+_UNIT_SECONDS = {"day": 86_400, "hour": 3_600, "minute": 60, "second": 1}
 
 
 def to_units(stamps: pd.Series, granularity: str) -> npt.NDArray[np.float64]:
     """Whole ``granularity`` units since 1970 (years and months counted as such)."""
     if granularity == "year":
-        return stamps.dt.year.to_numpy(dtype=np.float64, na_value=np.nan)
-    if granularity == "month":
-        months = stamps.dt.year * 12 + stamps.dt.month - 1
-        return months.to_numpy(dtype=np.float64, na_value=np.nan)
-    unit = np.timedelta64(1, _UNIT_CODES[granularity])
-    deltas = (stamps - pd.Timestamp(0)).to_numpy()
-    return np.floor(deltas / unit).astype(np.float64)
+        units = stamps.dt.year
+    elif granularity == "month":
+        units = stamps.dt.year * 12 + stamps.dt.month - 1
+    else:
+        seconds = (stamps - pd.Timestamp(0)).dt.total_seconds()
+        units = np.floor(seconds / _UNIT_SECONDS[granularity])
+    return np.asarray(units.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
 
 
 def from_units(units: npt.NDArray[np.float64], granularity: str) -> pd.Series:
     """Inverse of :func:`to_units` (NaN becomes NaT)."""
     valid = ~np.isnan(units)
-    whole = np.where(valid, units, 0).astype(np.int64)
+    placeholder = {"year": 1970, "month": 1970 * 12}.get(granularity, 0)
+    whole = np.where(valid, units, placeholder).astype(np.int64)
     if granularity == "year":
-        stamps = pd.to_datetime({"year": whole, "month": 1, "day": 1})
+        stamps = pd.to_datetime(pd.DataFrame({"year": whole, "month": 1, "day": 1}))
     elif granularity == "month":
-        stamps = pd.to_datetime({"year": whole // 12, "month": whole % 12 + 1, "day": 1})
+        parts = {"year": whole // 12, "month": whole % 12 + 1, "day": 1}
+        stamps = pd.to_datetime(pd.DataFrame(parts))
     else:
-        stamps = pd.Series(pd.Timestamp(0) + pd.to_timedelta(whole, _UNIT_CODES[granularity]))
+        seconds = pd.Series(whole * _UNIT_SECONDS[granularity])
+        stamps = pd.Timestamp(0) + pd.to_timedelta(seconds, unit="s")
     return stamps.where(valid)
 
 

@@ -115,17 +115,16 @@ def _detect_kind(
     noisy = dict(zip(_FEATURES, np.maximum(released.values, 0.0), strict=True))
     half = max(noisy["rows"] - noisy["missing"], 1.0) / 2.0
     nullable = bool(noisy["missing"] > 3.0 * released.sigma)
-    common = {"nullable": nullable, "impute_missing": not nullable}
     if noisy["non_numeric"] < half:
-        numeric = 2.0 * half - noisy["non_numeric"]
-        return NumericSpec(integer=bool(noisy["non_integer"] < numeric / 2.0), **common)
+        integer = bool(noisy["non_integer"] < (2.0 * half - noisy["non_numeric"]) / 2.0)
+        return NumericSpec(integer=integer, nullable=nullable, impute_missing=not nullable)
     if noisy["non_date"] < half:
-        return DatetimeSpec(**common)
+        return DatetimeSpec(nullable=nullable, impute_missing=not nullable)
     if noisy["long_text"] > half:
         return TextSpec()
     if noisy["distinct"] > half:
         return IdentifierSpec()
-    return CategoricalSpec(**common)
+    return CategoricalSpec(nullable=nullable, impute_missing=not nullable)
 
 
 def _discover_domain(
@@ -139,7 +138,8 @@ def _discover_domain(
     purpose = f"discover domain of {name!r}"
     if isinstance(spec, CategoricalSpec):
         counts = values.dropna().astype(str).value_counts()
-        released = mechanisms.frequent_keys(counts.to_dict(), rho, delta, purpose)
+        exact = {str(key): int(count) for key, count in counts.items()}
+        released = mechanisms.frequent_keys(exact, rho, delta, purpose)
         top = sorted(released, key=lambda key: -released[key])[:MAX_DISCOVERED_CATEGORIES]
         return spec.with_fields(categories=tuple(sorted(top)), other_label=OTHER_LABEL)
     if isinstance(spec, NumericSpec):
@@ -223,7 +223,7 @@ def _year_bounds(
 ) -> tuple[int, int]:
     stamps = pd.to_datetime(values, format=fmt or "ISO8601", errors="coerce").dropna()
     first, last = YEAR_RANGE
-    years = np.clip(stamps.dt.year.to_numpy(dtype=np.int64), first, last) - first
+    years = (np.clip(stamps.dt.year.to_numpy(dtype=np.int64), first, last) - first).astype(np.int64)
     found = _noisy_extremes(years, last - first + 1, mechanisms, rho, purpose)
     if found is None:
         raise _undiscoverable(name, "min and max dates")

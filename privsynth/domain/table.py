@@ -39,6 +39,7 @@ def codec_for(name: str, spec: ColumnSpec) -> ColumnCodec:
         assert spec.min is not None and spec.max is not None
         return NumericCodec(name, spec.min, spec.max, spec.integer, spec.bins, nullable)
     if isinstance(spec, DatetimeSpec):
+        assert spec.min is not None and spec.max is not None
         low, high = pd.Timestamp(spec.min), pd.Timestamp(spec.max)
         return DatetimeCodec(name, low, high, spec.granularity, spec.format, spec.bins, nullable)
     raise SchemaError(f"column {name!r} of kind {spec.kind} is not modelled")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -81,7 +82,7 @@ def measurement(
         return LinearMeasurement(jnp.asarray(values), tuple(clique), stddev=sigma)
     weights = jnp.asarray(1.0 / scale)
 
-    def weighted(factor: Factor) -> jnp.ndarray:
+    def weighted(factor: Factor) -> Any:
         return weights * factor.datavector()
 
     return LinearMeasurement(jnp.asarray(values / scale), tuple(clique), sigma, weighted)

@@ -44,7 +44,9 @@ class MST(Generator):
         if iterations < 1:
             raise ConfigurationError("MST needs at least one estimation iteration")
         if len(split) != 3 or min(split) <= 0 or abs(sum(split) - 1.0) > 1e-9:
-            raise ConfigurationError("MST's budget split must be three positive shares summing to 1")
+            raise ConfigurationError(
+                "MST's budget split must be three positive shares summing to 1"
+            )
         self.iterations = iterations
         self.split = split
         self._model: MarkovRandomField | None = None

@@ -104,7 +104,7 @@ def exact_sgm_rdp(alpha: float, sigma: float, q: float) -> float:
 
 
 def analytic_gaussian_epsilon(sigma: float, delta: float) -> float:
-    """Exact epsilon of one Gaussian mechanism (sensitivity 1), Balle & Wang 2018 Thm. 8."""
+    """Exact epsilon of one Gaussian mechanism, sensitivity 1 (Balle & Wang 2018)."""
 
     def excess(eps: float) -> float:
         a, b = 0.5 / sigma - eps * sigma, -0.5 / sigma - eps * sigma
@@ -208,7 +208,7 @@ def test_subsampled_gaussian_is_finite_and_below_full_batch(
     full = rdp.gaussian_rdp(sigma) * steps
     assert np.all(np.isfinite(curve)) and np.all(curve >= 0)
     assert np.all(curve <= full * (1 + 1e-12))  # subsampling never hurts privacy
-    resolvable = curve > steps * 1e-12  # below this the values are float noise
+    resolvable = curve > steps * 1e-9  # far below this the values are float noise
     assert np.all(np.diff(curve[resolvable]) >= -1e-9 * curve[resolvable][1:])  # monotone in a
 
 
@@ -216,7 +216,7 @@ def test_subsampled_gaussian_is_finite_and_below_full_batch(
 @given(sigma=log_uniform(0.3, 20.0), q=log_uniform(1e-4, 0.5), factor=st.floats(1.1, 3.0))
 def test_subsampled_gaussian_monotone_in_parameters(sigma: float, q: float, factor: float) -> None:
     base = rdp.subsampled_gaussian_rdp(sigma, q, 10)
-    resolvable = base > 1e-10
+    resolvable = base > 1e-8
     more_noise = rdp.subsampled_gaussian_rdp(sigma * factor, q, 10)
     larger_rate = rdp.subsampled_gaussian_rdp(sigma, min(1.0, q * factor), 10)
     assert np.all(more_noise[resolvable] <= base[resolvable] * (1 + 1e-9))
@@ -436,7 +436,7 @@ def test_closed_form_curves() -> None:
         lambda: rdp.subsampled_gaussian_rdp(1.0, 1.5, 10),
         lambda: rdp.subsampled_gaussian_rdp(1.0, float("nan"), 10),
         lambda: rdp.subsampled_gaussian_rdp(1.0, 0.1, -1),
-        lambda: rdp.subsampled_gaussian_rdp(1.0, 0.1, 2.5),
+        lambda: rdp.subsampled_gaussian_rdp(1.0, 0.1, 2.5),  # type: ignore[arg-type]
         lambda: rdp.subsampled_gaussian_rdp(1.0, 0.1, True),
         lambda: rdp.zcdp_to_epsilon(0.5, 0.0),
         lambda: rdp.zcdp_to_epsilon(0.5, 1.0),
