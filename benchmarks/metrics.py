@@ -167,3 +167,26 @@ def _union_encoder(train_col: pd.Series, test_col: pd.Series) -> OrdinalEncoder:
     union = sorted(set(train_col.astype(str)) | set(test_col.astype(str)))
     encoder = OrdinalEncoder(categories=[union], dtype=float)
     return encoder.fit(np.array(union, dtype=object).reshape(-1, 1))
+
+
+def summarize(
+    runs: list[dict[str, float]], metrics: tuple[str, ...]
+) -> dict[str, dict[str, float]]:
+    """Mean and sample standard deviation (ddof=1 when there are several runs)."""
+    summary = {}
+    for key in metrics:
+        values = np.array([run[key] for run in runs])
+        std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+        summary[key] = {"mean": float(values.mean()), "std": std}
+    return summary
+
+
+def print_table(
+    runs: list[dict[str, float]], summary: dict[str, dict[str, float]], metrics: tuple[str, ...]
+) -> None:
+    """Per-seed rows and a mean ± std row."""
+    print(f"{'seed':>6} " + " ".join(f"{key:>16}" for key in metrics))
+    for run in runs:
+        print(f"{run['seed']:>6} " + " ".join(f"{run[key]:>16.4f}" for key in metrics))
+    cells = [f"{summary[k]['mean']:.4f}±{summary[k]['std']:.4f}" for k in metrics]
+    print(f"{'mean':>6} " + " ".join(f"{cell:>16}" for cell in cells))

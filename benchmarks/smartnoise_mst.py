@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from metrics import discretize, mean_marginal_tvd, trtr_auc, tstr_auc
+from metrics import discretize, mean_marginal_tvd, print_table, summarize, trtr_auc, tstr_auc
 from sklearn.model_selection import train_test_split
 from snsynth import Synthesizer
 from snsynth.transform.label import LabelTransformer
@@ -108,33 +108,14 @@ def score(train: pd.DataFrame, test: pd.DataFrame, synth: pd.DataFrame) -> dict[
     return result
 
 
-def summarize(runs: list[dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Mean and sample standard deviation (ddof=1 when there are several runs)."""
-    summary = {}
-    for key in METRICS:
-        values = np.array([run[key] for run in runs])
-        std = float(values.std(ddof=1)) if values.size > 1 else 0.0
-        summary[key] = {"mean": float(values.mean()), "std": std}
-    return summary
-
-
-def print_table(runs: list[dict[str, float]], summary: dict[str, dict[str, float]]) -> None:
-    """Per-seed rows and a mean ± std row."""
-    print(f"{'seed':>6} " + " ".join(f"{key:>16}" for key in METRICS))
-    for run in runs:
-        print(f"{run['seed']:>6} " + " ".join(f"{run[key]:>16.4f}" for key in METRICS))
-    cells = [f"{summary[k]['mean']:.4f}±{summary[k]['std']:.4f}" for k in METRICS]
-    print(f"{'mean':>6} " + " ".join(f"{cell:>16}" for cell in cells))
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark for each seed, print the table and optionally save JSON."""
     args = parse_args(argv)
     train, test, domain = load_split(args.data)
     reference = trtr_auc(discretize(train, {}), discretize(test, {}), TARGET, POSITIVE)
     runs = [run_seed(seed, train, test, domain, args) for seed in range(args.seeds)]
-    summary = summarize(runs)
-    print_table(runs, summary)
+    summary = summarize(runs, METRICS)
+    print_table(runs, summary, METRICS)
     print(f"TRTR AUC (real train -> real test): {reference:.4f}; delta: {runs[0]['delta']:g}")
     results = {
         "synthesizer": "smartnoise-synth MST",

@@ -10,6 +10,7 @@ import json
 import math
 import os
 import random
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -248,6 +249,65 @@ def test_directory_as_ledger_path_is_a_ledger_error(tmp_path: Path) -> None:
         Ledger(tmp_path)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=FileExistsError,
+    reason="BUG ledger.py:145 Ledger._initialise: parent.mkdir() is outside the sqlite3.Error "
+    "handling, so a ledger path below a regular file raises a bare FileExistsError (the CLI "
+    "prints 'internal error (FileExistsError)', exit 70) instead of LedgerError (exit 4)",
+)
+def test_ledger_path_below_a_regular_file_is_a_ledger_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    with pytest.raises(LedgerError):
+        Ledger(blocker / "ledger.db")
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "params"),
+    [
+        pytest.param(
+            "gaussian",
+            "not json",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=json.JSONDecodeError,
+                reason="BUG ledger.py:193 Ledger._costs: json.loads of a stored row is not "
+                "guarded, a damaged row raises JSONDecodeError (CLI: internal error, exit 70) "
+                "instead of LedgerError",
+            ),
+            id="params-not-json",
+        ),
+        pytest.param(
+            "from-a-newer-version",
+            "{}",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=ConfigurationError,
+                reason="BUG ledger.py:193 Ledger._costs: an unknown mechanism in a stored row "
+                "raises ConfigurationError('unknown mechanism ...', exit 2, hint to choose "
+                "another mechanism) instead of LedgerError",
+            ),
+            id="unknown-mechanism",
+        ),
+    ],
+)
+def test_inconsistent_ledger_row_is_a_ledger_error(
+    ledger: Ledger, mechanism: str, params: str
+) -> None:
+    _reserve(ledger, "adult", "run-1", cost_of.zcdp(0.01))
+    ledger.commit("run-1", _spends()[:1])
+    with sqlite3.connect(ledger.path) as conn:
+        conn.execute(
+            "INSERT INTO spends (run_id, dataset, created_at, purpose, mechanism, params, rho, "
+            "delta) VALUES ('run-1', 'adult', '2024-01-01', 'x', ?, ?, 0.1, 0.0)",
+            (mechanism, params),
+        )
+    conn.close()
+    with pytest.raises(LedgerError):
+        ledger.status("adult")
+
+
 def test_env_var_sets_default_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "from-env" / "book.db"
     monkeypatch.setenv(ENV_VAR, str(target))
@@ -345,7 +405,7 @@ def test_concurrent_reservations_never_overspend(tmp_path: Path) -> None:
                 p.kill()
                 p.wait()
 
-    for p, (out, err) in zip(procs, results, strict=True):
+    for p, (_, err) in zip(procs, results, strict=True):
         assert p.returncode == 0, err
     outcomes = [out.strip() for out, _ in results]
     assert sorted(outcomes) == sorted(["reserved"] * k + ["refused"] * (workers - k))
