@@ -132,6 +132,26 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         temp.unlink(missing_ok=True)
 
 
+def check_output_path(path: str | Path) -> Path:
+    """Refuse an output path that cannot be written, before any budget is spent."""
+    final = Path(path)
+    table_format(final)
+    if final.is_dir():
+        raise InputDataError(f"output {final} is a directory", hint="name a file with -o")
+    ancestor = final.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputDataError(
+            f"cannot create output {final}: {ancestor} is a file", hint="choose another -o"
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputDataError(f"no permission to write in {ancestor}", hint="choose another -o")
+    if final.exists() and not os.access(final, os.W_OK):
+        raise InputDataError(f"no permission to replace {final}", hint="choose another -o")
+    return final
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write ``frame`` as CSV or Parquet (by suffix), atomically."""
     final = Path(path)

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,11 +24,17 @@ from typing import Any
 
 from privsynth.accounting import PrivacyCost, compose, from_dict
 from privsynth.accounting.accountant import Spend
-from privsynth.errors import BudgetExceededError, ConfigurationError, LedgerError
+from privsynth.errors import (
+    BudgetExceededError,
+    ConfigurationError,
+    LedgerError,
+    PrivsynthError,
+)
 
 ENV_VAR = "PRIVSYNTH_LEDGER"
 DEFAULT_EPSILON = 10.0
 DEFAULT_DELTA = 1e-6
+_INIT_ATTEMPTS = 40
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS budgets (
     dataset TEXT PRIMARY KEY, epsilon REAL NOT NULL, delta REAL NOT NULL, updated_at TEXT NOT NULL
@@ -140,19 +147,33 @@ class Ledger:
     def _initialise(self) -> None:
         if self.path.is_dir():
             raise LedgerError(f"ledger path {self.path} is a directory", hint="name a file")
-        fresh = not self.path.exists()
-        if fresh:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self.path.touch(mode=0o600)
         try:
-            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            if not self.path.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self.path.touch(mode=0o600)
+        except OSError as exc:
+            raise LedgerError(
+                f"cannot create ledger {self.path} ({exc.strerror})",
+                hint=f"choose a writable path with --ledger or {ENV_VAR}",
+            ) from None
+        for attempt in range(_INIT_ATTEMPTS):
             try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(_SCHEMA)
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
+                self._create_tables()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == _INIT_ATTEMPTS - 1:
+                    raise self._error(exc) from None
+                time.sleep(0.05 * (attempt + 1))  # another process is creating it
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
+    def _create_tables(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+        finally:
+            conn.close()
 
     # budgets -------------------------------------------------------------------------
 
@@ -182,16 +203,22 @@ class Ledger:
 
     # totals --------------------------------------------------------------------------
 
-    @staticmethod
-    def _costs(conn: sqlite3.Connection, dataset: str) -> list[PrivacyCost]:
+    def _costs(self, conn: sqlite3.Connection, dataset: str) -> list[PrivacyCost]:
         spends = conn.execute(
             "SELECT mechanism, params FROM spends WHERE dataset = ?", (dataset,)
         ).fetchall()
         reserved = conn.execute(
             "SELECT reservation FROM runs WHERE dataset = ? AND status = 'reserved'", (dataset,)
         ).fetchall()
-        costs = [from_dict({"mechanism": m, "params": json.loads(p)}) for m, p in spends]
-        return costs + [from_dict(json.loads(r)) for (r,) in reserved]
+        try:
+            costs = [from_dict({"mechanism": m, "params": json.loads(p)}) for m, p in spends]
+            return costs + [from_dict(json.loads(r)) for (r,) in reserved]
+        except (ValueError, TypeError, KeyError, PrivsynthError) as exc:
+            raise LedgerError(
+                f"ledger {self.path} has an unreadable spend for dataset {dataset!r} "
+                f"({type(exc).__name__})",
+                hint="it was written by a newer privsynth or edited by hand; restore a backup",
+            ) from None
 
     def status(self, dataset: str) -> BudgetStatus:
         """Budget, composed spend (reservations of unfinished runs included)."""

@@ -25,7 +25,7 @@ from privsynth.domain.table import build_codecs, decode_table, encode_table
 from privsynth.errors import ConfigurationError, InputDataError, SchemaError
 from privsynth.generators import GENERATORS, Generator, ProgressCallback
 from privsynth.generators.base import no_progress
-from privsynth.io import read_header, read_table, write_table
+from privsynth.io import check_output_path, read_header, read_table, write_table
 from privsynth.ledger import BudgetStatus, Ledger, check_budget_values
 from privsynth.mechanisms import Mechanisms
 from privsynth.noise import NoiseSource
@@ -146,6 +146,8 @@ def run_synthesis(
     dataset = config.dataset or _default_dataset(source)
     delta = config.delta if config.delta is not None else book.budget(dataset).delta
     check_budget_values(config.epsilon, delta)
+    if output is not None:
+        check_output_path(output)
     resolved, warnings = resolve_schema(schema, _columns_of(source), config.strict)
     rho, discovery_delta = _plan(config, delta, resolved)
     generator = GENERATORS.get(config.generator)(**config.generator_options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,16 +18,20 @@ from privsynth.pipeline import SynthesisResult
 
 out = Console()
 err = Console(stderr=True)
+for _console in (out, err):
+    if not _console.is_terminal:  # logs and pipes: do not wrap at 80 columns
+        _console.width = 200
 
 
 @contextmanager
 def progress_display(enabled: bool = True) -> Iterator[ProgressCallback]:
-    """A callback that shows each pipeline step with a spinner and elapsed time."""
+    """A callback that shows each pipeline step with a spinner and elapsed time; the
+    display disappears when the run ends, so an error stays a single line."""
     if not enabled:
         yield lambda _: None
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as bar:
+    with Progress(*columns, console=err, transient=True) as bar:
         current: list[TaskID] = []
 
         def step(description: str) -> None:
@@ -135,3 +140,25 @@ def _spends_table(items: list[dict[str, Any]]) -> None:
             f"{item['delta']:g}",
         )
     out.print(table)
+
+
+def ledger_json(ledger: Ledger, datasets: list[str]) -> None:
+    """Budgets, composed spend, runs and itemised spends as JSON (for pipelines and audits)."""
+    document = []
+    for dataset in datasets:
+        status = ledger.status(dataset)
+        document.append(
+            {
+                "dataset": dataset,
+                "budget": {
+                    "epsilon": status.budget.epsilon,
+                    "delta": status.budget.delta,
+                    "default": status.budget.is_default,
+                },
+                "spent_epsilon": status.spent_epsilon,
+                "remaining_epsilon": status.remaining_epsilon,
+                "runs": ledger.runs(dataset),
+                "spends": ledger.spends(dataset),
+            }
+        )
+    out.print_json(json.dumps(document, default=str))

@@ -161,10 +161,14 @@ def budget_show(
     dataset: Annotated[str | None, typer.Argument(help="one dataset (default: all)")] = None,
     ledger: LedgerOption = None,
     spends: Annotated[bool, typer.Option(help="list every itemised spend")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Show budgets, composed spend and runs from the ledger."""
     book = Ledger(ledger)
     names = [dataset] if dataset else book.datasets()
+    if as_json:
+        console.ledger_json(book, names)
+        return
     if not names:
         console.out.print(f"the ledger {book.path} has no datasets yet")
         return

@@ -138,11 +138,11 @@ CASES = [
         "output_is_a_directory",
         _synth("{t4}", out="{work}/a_directory.csv"),
         ("a_directory.csv",),
-        bug="BUG pipeline.py:165-168 with io.py:124-130: the -o path is first used by "
-        "write_table after generation, so an -o naming an existing directory (or a path "
-        "below a regular file) fails after the whole budget is spent: exit 70 'internal error "
-        "(IsADirectoryError)', and the run is committed as 'failed' with all its spends "
-        "(about epsilon 1 lost) instead of a one-line error before the reservation",
+    ),
+    Case(
+        "output_below_a_file",
+        _synth("{t4}", out="{t4}/out.csv"),
+        ("is a file",),
     ),
 ]
 BASELINE = (

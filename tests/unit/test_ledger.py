@@ -249,13 +249,6 @@ def test_directory_as_ledger_path_is_a_ledger_error(tmp_path: Path) -> None:
         Ledger(tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FileExistsError,
-    reason="BUG ledger.py:145 Ledger._initialise: parent.mkdir() is outside the sqlite3.Error "
-    "handling, so a ledger path below a regular file raises a bare FileExistsError (the CLI "
-    "prints 'internal error (FileExistsError)', exit 70) instead of LedgerError (exit 4)",
-)
 def test_ledger_path_below_a_regular_file_is_a_ledger_error(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
@@ -266,30 +259,8 @@ def test_ledger_path_below_a_regular_file_is_a_ledger_error(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("mechanism", "params"),
     [
-        pytest.param(
-            "gaussian",
-            "not json",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=json.JSONDecodeError,
-                reason="BUG ledger.py:193 Ledger._costs: json.loads of a stored row is not "
-                "guarded, a damaged row raises JSONDecodeError (CLI: internal error, exit 70) "
-                "instead of LedgerError",
-            ),
-            id="params-not-json",
-        ),
-        pytest.param(
-            "from-a-newer-version",
-            "{}",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=ConfigurationError,
-                reason="BUG ledger.py:193 Ledger._costs: an unknown mechanism in a stored row "
-                "raises ConfigurationError('unknown mechanism ...', exit 2, hint to choose "
-                "another mechanism) instead of LedgerError",
-            ),
-            id="unknown-mechanism",
-        ),
+        pytest.param("gaussian", "not json", id="params-not-json"),
+        pytest.param("from-a-newer-version", "{}", id="unknown-mechanism"),
     ],
 )
 def test_inconsistent_ledger_row_is_a_ledger_error(
