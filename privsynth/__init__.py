@@ -12,12 +12,9 @@ before it reads the data.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING, Any
 
 from privsynth.errors import (
     BudgetExceededError,
@@ -27,9 +24,31 @@ from privsynth.errors import (
     PrivsynthError,
     SchemaError,
 )
-from privsynth.ledger import Ledger
-from privsynth.pipeline import SynthesisConfig, SynthesisResult, run_synthesis
-from privsynth.schema import Schema, load_schema
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from privsynth.ledger import Ledger
+    from privsynth.pipeline import SynthesisConfig, SynthesisResult, run_synthesis
+    from privsynth.schema import Schema, load_schema
+
+#: heavy modules (pandas, JAX) are imported on first use, so the CLI starts fast
+_LAZY = {
+    "Ledger": "privsynth.ledger",
+    "SynthesisConfig": "privsynth.pipeline",
+    "SynthesisResult": "privsynth.pipeline",
+    "run_synthesis": "privsynth.pipeline",
+    "Schema": "privsynth.schema",
+    "load_schema": "privsynth.schema",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'privsynth' has no attribute {name!r}")
 
 
 def synthesize(
@@ -52,6 +71,8 @@ def synthesize(
     the budget). ``dataset`` names the budget to charge (default: the file stem, or
     ``"default"`` for a DataFrame). Use :func:`run_synthesis` for the full result.
     """
+    from privsynth.pipeline import SynthesisConfig, run_synthesis
+
     config = SynthesisConfig(
         epsilon=epsilon,
         delta=delta,

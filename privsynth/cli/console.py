@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from privsynth.generators.base import ProgressCallback
 from privsynth.ledger import BudgetStatus, Ledger
-from privsynth.pipeline import SynthesisResult
+
+if TYPE_CHECKING:
+    from privsynth.pipeline import SynthesisResult
 
 out = Console()
 err = Console(stderr=True)
@@ -24,7 +25,7 @@ for _console in (out, err):
 
 
 @contextmanager
-def progress_display(enabled: bool = True) -> Iterator[ProgressCallback]:
+def progress_display(enabled: bool = True) -> Iterator[Callable[[str], None]]:
     """A callback that shows each pipeline step with a spinner and elapsed time; the
     display disappears when the run ends, so an error stays a single line."""
     if not enabled:

@@ -17,12 +17,14 @@ import typer
 from privsynth import __version__
 from privsynth.cli import console
 from privsynth.errors import ConfigurationError, PrivsynthError
-from privsynth.generators import GENERATORS
-from privsynth.io import read_table, table_format
+from privsynth.io import table_format
 from privsynth.ledger import ENV_VAR, Ledger, default_ledger_path
-from privsynth.pipeline import DISCOVERY_SHARE, SynthesisConfig, run_synthesis
-from privsynth.schema import dump_schema
-from privsynth.schema.infer import DEFAULT_MIN_COUNT, infer_schema
+
+# kept in step with privsynth.pipeline / privsynth.schema.infer, which import JAX and pandas
+# lazily (inside the commands) so that `privsynth budget show` starts fast
+DISCOVERY_SHARE = 0.1
+DEFAULT_MIN_COUNT = 10
+GENERATOR_NAMES = "mst"
 
 app = typer.Typer(
     name="privsynth",
@@ -76,7 +78,7 @@ def synthesize(
         Path | None, typer.Option(help="schema YAML declaring public domains")
     ] = None,
     strict: Annotated[bool, typer.Option(help="refuse schema values marked data_derived")] = False,
-    generator: Annotated[str, typer.Option(help=f"one of: {', '.join(GENERATORS)}")] = "mst",
+    generator: Annotated[str, typer.Option(help=f"one of: {GENERATOR_NAMES}")] = "mst",
     rows: Annotated[
         int | None, typer.Option("--rows", "-n", help="rows to generate (default: DP estimate)")
     ] = None,
@@ -93,6 +95,8 @@ def synthesize(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
 ) -> None:
     """Synthesize INPUT under (ε, δ)-DP; the spend is checked against and recorded in the ledger."""
+    from privsynth.pipeline import SynthesisConfig, run_synthesis
+
     target = output or Path.cwd() / f"{input_path.stem}.synthetic{_suffix(input_path)}"
     table_format(target)
     if input_path.exists() and target.resolve() == input_path.resolve():
@@ -130,6 +134,10 @@ def schema_infer(
     ] = DEFAULT_MIN_COUNT,
 ) -> None:
     """Draft a schema from INPUT for review; every value read from the data is marked."""
+    from privsynth.io import read_table
+    from privsynth.schema import dump_schema
+    from privsynth.schema.infer import infer_schema
+
     drafted = infer_schema(read_table(input_path), min_count=min_count)
     dump_schema(drafted, output)
     kinds: dict[str, int] = {}

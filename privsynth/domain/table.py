@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -95,5 +94,6 @@ def decode_table(
         if name in codecs:
             columns[name] = codecs[name].decode(np.asarray(codes[name]), rng).reset_index(drop=True)
         elif isinstance(spec, IdentifierSpec):
-            columns[name] = pd.Series([secrets.token_hex(8) for _ in range(rows)], dtype=object)
+            tokens = rng.integers(0, 2**63 - 1, rows, dtype=np.int64)
+            columns[name] = pd.Series([f"{t:016x}" for t in tokens], dtype=object)
     return pd.DataFrame(columns)

@@ -441,3 +441,15 @@ def test_run_without_schema_pays_for_discovery(world: World) -> None:
     assert any(p.startswith("discover") for p in purposes), purposes
     assert any(not p.startswith("discover") for p in purposes), purposes
     assert 0 < book.status("adult4_2k").spent_epsilon <= 1.0
+
+
+def test_cli_constants_match_the_library() -> None:
+    """The CLI avoids importing JAX at start-up, so it repeats a few defaults."""
+    from privsynth.cli import main
+    from privsynth.generators import GENERATORS
+    from privsynth.pipeline import DISCOVERY_SHARE
+    from privsynth.schema.infer import DEFAULT_MIN_COUNT
+
+    assert main.DISCOVERY_SHARE == DISCOVERY_SHARE
+    assert main.DEFAULT_MIN_COUNT == DEFAULT_MIN_COUNT
+    assert ", ".join(GENERATORS.names()) == main.GENERATOR_NAMES
