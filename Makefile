@@ -19,7 +19,7 @@ demo: $(BIN)/.installed
 	mkdir -p $(DEMO_DIR)
 	$(BIN)/privsynth synthesize examples/adult_sample.csv --epsilon 2 \
 		--output $(DEMO_DIR)/adult_synthetic.csv --ledger $(DEMO_DIR)/ledger.db
-	$(BIN)/privsynth budget show adult_sample --ledger $(DEMO_DIR)/ledger.db --spends
+	$(BIN)/privsynth budget show adult_sample --ledger $(DEMO_DIR)/ledger.db
 	@echo "synthetic data: $(DEMO_DIR)/adult_synthetic.csv   ledger: $(DEMO_DIR)/ledger.db"
 
 lint: $(BIN)/.installed

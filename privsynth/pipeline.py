@@ -17,8 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from privsynth.accounting import PrivacyFilter
+from privsynth.accounting import PrivacyFilter, compose
 from privsynth.accounting import costs as cost_of
+from privsynth.accounting.accountant import Spend
 from privsynth.accounting.rdp import rho_for_epsilon
 from privsynth.domain.discovery import DiscoveryReport, coerce_discovered, discover
 from privsynth.domain.table import build_codecs, decode_table, encode_table
@@ -78,6 +79,13 @@ class SynthesisResult:
     warnings: list[str]
     seconds: float
     output: Path | None = None
+    spends: list[Spend] = field(default_factory=list)
+
+    @property
+    def discovery_epsilon(self) -> float:
+        """Epsilon of the domain-discovery spends alone (0 when the schema was complete)."""
+        found = [s.cost for s in self.spends if s.purpose.startswith("discover")]
+        return compose(found).epsilon(self.delta) if found else 0.0
 
 
 Source = pd.DataFrame | str | Path
@@ -174,20 +182,21 @@ def run_synthesis(
     book.commit(run_id, run.filter.accountant.history, notes=run.notes())
     spent = run.filter.accountant.total().epsilon(delta)
     return SynthesisResult(
-        data,
-        run_id,
-        dataset,
-        config.epsilon,
-        delta,
-        spent,
-        book.status(dataset),
-        run.schema,
-        config.generator,
-        generator.params(),
-        run.discovery,
-        run.warnings,
-        time.monotonic() - started,
-        Path(output) if output is not None else None,
+        data=data,
+        run_id=run_id,
+        dataset=dataset,
+        epsilon=config.epsilon,
+        delta=delta,
+        spent_epsilon=spent,
+        status=book.status(dataset),
+        schema=run.schema,
+        generator=config.generator,
+        generator_params=generator.params(),
+        discovery=run.discovery,
+        warnings=run.warnings,
+        seconds=time.monotonic() - started,
+        output=Path(output) if output is not None else None,
+        spends=run.filter.accountant.history,
     )
 
 

@@ -64,6 +64,7 @@ def synthesis_summary(result: SynthesisResult, ledger: Ledger) -> None:
             "ε spent by this run",
             f"{result.spent_epsilon:.4g} (target {result.epsilon:g}, δ={result.delta:g})",
         ),
+        ("domain discovery", _discovery_line(result)),
         ("dataset budget", _budget_line(result.status)),
         ("ledger", str(ledger.path)),
         ("time", f"{result.seconds:.1f} s"),
@@ -71,6 +72,15 @@ def synthesis_summary(result: SynthesisResult, ledger: Ledger) -> None:
     for key, value in rows:
         table.add_row(key, value)
     out.print(table)
+
+
+def _discovery_line(result: SynthesisResult) -> str:
+    if not result.discovery.columns:
+        return "none (the schema declared every domain)"
+    return (
+        f"{len(result.discovery.columns)} columns discovered with DP, "
+        f"ε={result.discovery_epsilon:.3g} of the run's ε on its own"
+    )
 
 
 def _budget_line(status: BudgetStatus) -> str:

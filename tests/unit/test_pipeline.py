@@ -69,6 +69,7 @@ def test_identifier_values_never_reach_the_ledger_or_output(
         ledger=ledger_path,
     )
     assert result.schema["patient_id"].kind == "identifier"  # discovered with DP
+    assert 0 < result.discovery_epsilon < result.spent_epsilon
     assert result.schema["note"].kind in ("text", "categorical")
     identifiers = set(table_with_identifiers["patient_id"])
     assert not identifiers & set(result.data.astype(str).to_numpy().ravel())
