@@ -1,0 +1,207 @@
+"""The PII detector: spaCy NER + Presidio's and our recognizers, in batches.
+
+Built once and reused: the spaCy pipeline runs through ``nlp.pipe`` over batches
+(optionally in several processes) without its dependency parser, which nothing here
+needs; Presidio then runs its pattern and context logic on the precomputed NLP
+artifacts, and :mod:`privsynth.pii.filters` removes implausible spans and merges
+overlaps. ALL-CAPS texts are analysed by the model in lower case (same offsets),
+where it is far less prone to calling every header an organisation.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from privsynth.errors import ConfigurationError
+from privsynth.pii import entities as E
+from privsynth.pii.detection import Detection
+from privsynth.pii.filters import drop_allowed, is_plausible, merge_overlaps, model_view
+from privsynth.pii.nlp import DEFAULT_MODEL, NER_PIPES, load_nlp_engine, to_artifacts
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """What to look for and how; loadable from YAML (``privsynth scrub --config``)."""
+
+    model: str = DEFAULT_MODEL
+    entities: tuple[str, ...] = E.DEFAULT_ENTITIES
+    threshold: float = 0.4
+    #: (entity, terms) pairs always reported as that entity (e.g. local clinic names)
+    deny_list: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: terms never reported (e.g. drug or device names the model mistakes for names)
+    allow_list: tuple[str, ...] = ()
+    batch_size: int = 32
+    n_process: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigurationError(f"threshold must be in [0, 1], got {self.threshold!r}")
+        if self.batch_size < 1 or self.n_process < 1:
+            raise ConfigurationError("batch_size and n_process must be positive")
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> DetectorConfig:
+        """Load a YAML file with any of the fields above."""
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(
+                f"cannot read PII config {path} ({type(exc).__name__})"
+            ) from None
+        unknown = set(raw) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ConfigurationError(f"unknown PII config keys: {', '.join(sorted(unknown))}")
+        raw["entities"] = tuple(raw.get("entities", E.DEFAULT_ENTITIES))
+        raw["allow_list"] = tuple(raw.get("allow_list", ()))
+        raw["deny_list"] = tuple((k, tuple(v)) for k, v in raw.get("deny_list", {}).items())
+        return cls(**raw)
+
+
+def _recognizers(config: DetectorConfig) -> list[Any]:
+    """Presidio's recognizers that are precise enough, plus ours."""
+    from presidio_analyzer import PatternRecognizer
+    from presidio_analyzer.predefined_recognizers import (
+        CreditCardRecognizer,
+        EmailRecognizer,
+        IbanRecognizer,
+        IpRecognizer,
+        SpacyRecognizer,
+        UrlRecognizer,
+        UsSsnRecognizer,
+    )
+
+    from privsynth.pii.phone import PhoneNumberRecognizer
+    from privsynth.pii.recognizers import health_recognizers
+
+    found = [
+        SpacyRecognizer(supported_entities=["PERSON", "LOCATION", "ORGANIZATION", "NRP",
+                                            "DATE_TIME"]),
+        EmailRecognizer(), PhoneNumberRecognizer(), UrlRecognizer(), IpRecognizer(),
+        UsSsnRecognizer(), CreditCardRecognizer(), IbanRecognizer(),
+        *health_recognizers(),
+    ]  # fmt: skip
+    for entity, terms in config.deny_list:
+        found.append(PatternRecognizer(supported_entity=entity, deny_list=list(terms)))
+    return found
+
+
+@functools.cache
+def _analyzer(config: DetectorConfig) -> Any:
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+
+    nlp_engine = load_nlp_engine(config.model)
+    registry = RecognizerRegistry(supported_languages=["en"])
+    for recognizer in _recognizers(config):
+        registry.add_recognizer(recognizer)
+    return AnalyzerEngine(
+        registry=registry,
+        nlp_engine=nlp_engine,
+        supported_languages=["en"],
+        default_score_threshold=config.threshold,
+    )
+
+
+class PIIDetector:
+    """Finds PII in texts. Build once (models load lazily on first use) and reuse."""
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        self.config = config or DetectorConfig()
+        self._allow = frozenset(term.casefold() for term in self.config.allow_list)
+
+    @property
+    def _engine(self) -> Any:
+        return _analyzer(self.config)
+
+    def analyze(self, text: str) -> list[Detection]:
+        """PII spans in one text."""
+        return self.analyze_batch([text])[0]
+
+    def analyze_batch(self, texts: Sequence[str]) -> list[list[Detection]]:
+        """PII spans in each text, processing the texts in batches."""
+        return list(self.iter_analyze(texts))
+
+    def iter_analyze(self, texts: Iterable[str]) -> Iterator[list[Detection]]:
+        """Like :meth:`analyze_batch`, streaming (for large files); with ``n_process`` > 1
+        chunks of texts are analysed in worker processes, results kept in order."""
+        if self.config.n_process > 1:
+            yield from _parallel(self.config, texts)
+            return
+        yield from self._iter_serial(texts)
+
+    def _iter_serial(self, texts: Iterable[str]) -> Iterator[list[Detection]]:
+        engine = self._engine
+        nlp = engine.nlp_engine.nlp["en"]
+        originals: list[str] = []
+
+        def prepared() -> Iterator[str]:
+            for text in texts:
+                originals.append(text)
+                yield model_view(text)
+
+        disabled = [pipe for pipe in nlp.pipe_names if pipe not in NER_PIPES]
+        with nlp.select_pipes(disable=disabled):
+            docs = nlp.pipe(
+                prepared(), batch_size=self.config.batch_size, n_process=self.config.n_process
+            )
+            for index, doc in enumerate(docs):
+                yield self._detect(originals[index], doc)
+                originals[index] = ""  # do not keep texts alive longer than needed
+
+    def _detect(self, text: str, doc: Any) -> list[Detection]:
+        engine = self._engine
+        artifacts = to_artifacts(doc, engine.nlp_engine)
+        results = engine.analyze(
+            text=text,
+            language="en",
+            entities=list(self.config.entities),
+            nlp_artifacts=artifacts,
+            score_threshold=self.config.threshold,
+        )
+        detections = [
+            Detection(
+                r.start, r.end, r.entity_type, float(r.score),
+                str(r.recognition_metadata.get("recognizer_name", "")),
+            )
+            for r in results
+            if r.end > r.start
+        ]  # fmt: skip
+        plausible = [d for d in detections if is_plausible(text, d)]
+        return merge_overlaps(drop_allowed(text, plausible, self._allow))
+
+
+_WORKER: dict[str, PIIDetector] = {}  # one detector per worker process, loaded once
+_CHUNK = 64
+
+
+def _start_worker(config: DetectorConfig) -> None:
+    _WORKER["detector"] = PIIDetector(replace(config, n_process=1))
+
+
+def _analyze_chunk(chunk: list[str]) -> list[list[Detection]]:
+    return _WORKER["detector"].analyze_batch(chunk)
+
+
+def _chunks(texts: Iterable[str]) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for text in texts:
+        chunk.append(text)
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _parallel(config: DetectorConfig, texts: Iterable[str]) -> Iterator[list[Detection]]:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(config.n_process, context, _start_worker, (config,)) as pool:
+        for results in pool.map(_analyze_chunk, _chunks(texts)):
+            yield from results
