@@ -30,7 +30,10 @@ from privsynth.io import check_output_path, read_header, read_table, write_table
 from privsynth.ledger import BudgetStatus, Ledger, check_budget_values
 from privsynth.mechanisms import Mechanisms
 from privsynth.noise import NoiseSource
+from privsynth.pii.columns import classify_header
+from privsynth.pii.residual import ResidualReport, residual_scan
 from privsynth.schema import Schema, load_schema
+from privsynth.schema.model import AutoSpec, ColumnSpec, IdentifierSpec, TextSpec
 
 #: default share of the zCDP budget spent on discovering incomplete domains
 DISCOVERY_SHARE = 0.1
@@ -51,6 +54,8 @@ class SynthesisConfig:
     seed: int | None = None
     strict: bool = False
     discovery_share: float = DISCOVERY_SHARE
+    #: scan the synthetic output for residual PII (warnings with counts)
+    residual_scan: bool = True
 
     def validate(self) -> None:
         check_budget_values(self.epsilon, self.delta if self.delta is not None else 1e-6)
@@ -80,6 +85,7 @@ class SynthesisResult:
     seconds: float
     output: Path | None = None
     spends: list[Spend] = field(default_factory=list)
+    residual: ResidualReport | None = None
 
     @property
     def discovery_epsilon(self) -> float:
@@ -102,7 +108,7 @@ def resolve_schema(
 ) -> tuple[Schema, list[str]]:
     """The schema to use and warnings about data-derived entries (refused if strict)."""
     if schema is None:
-        return Schema.auto(columns), []
+        return _auto_schema(columns), []
     resolved = schema if isinstance(schema, Schema) else load_schema(schema)
     unknown = [c for c in resolved if c not in columns]
     if unknown:
@@ -122,14 +128,46 @@ def resolve_schema(
         resolved.rows_data_derived,
         resolved.missing_values,
     )
+    warnings = _identifier_warnings(ordered)
     derived = ordered.data_derived_fields()
     if derived and strict:
         raise SchemaError(
             f"--strict: schema values read from the data: {', '.join(derived)}",
             hint="replace them with public knowledge and remove their data_derived marks",
         )
-    warnings = [f"schema values read from the data are treated as public: {', '.join(derived)}"]
-    return ordered, warnings if derived else []
+    if derived:
+        listed = ", ".join(derived)
+        warnings.append(f"schema values read from the data are treated as public: {listed}")
+    return ordered, warnings
+
+
+def _auto_schema(columns: list[str]) -> Schema:
+    """No schema: headers that name direct identifiers or free text decide those columns
+    (headers are metadata, so this costs no budget); the rest is discovered with DP."""
+    specs: dict[str, ColumnSpec] = {}
+    for name in columns:
+        found = classify_header(name)
+        role = found.role if found else None
+        if role == "direct_identifier":
+            specs[name] = IdentifierSpec(role=role)
+        elif role == "free_text":
+            specs[name] = TextSpec(role=role)
+        else:
+            specs[name] = AutoSpec(role=role)
+    return Schema(specs)
+
+
+def _identifier_warnings(schema: Schema) -> list[str]:
+    """Declared kinds win, but a modelled column whose header names a direct identifier
+    deserves a second look."""
+    flagged = []
+    for name, spec in schema.columns.items():
+        found = classify_header(name)
+        if spec.modelled and spec.role is None and found and found.role == "direct_identifier":
+            flagged.append(name)
+    if not flagged:
+        return []
+    return [f"columns named like direct identifiers are modelled as declared: {', '.join(flagged)}"]
 
 
 def _plan(config: SynthesisConfig, delta: float, schema: Schema) -> tuple[float, float]:
@@ -173,6 +211,11 @@ def run_synthesis(
     run = _Run(config, resolved, generator, PrivacyFilter(limit), progress, warnings)
     try:
         data = run.execute(source, rho, discovery_delta)
+        if config.residual_scan:
+            progress("scanning the output for residual PII")
+            run.residual = residual_scan(data)
+            if run.residual.total:
+                run.warnings.append(f"residual PII scan of the output: {run.residual.summary()}")
         if output is not None:
             progress("writing output")
             write_table(data, output)
@@ -197,6 +240,7 @@ def run_synthesis(
         seconds=time.monotonic() - started,
         output=Path(output) if output is not None else None,
         spends=run.filter.accountant.history,
+        residual=run.residual,
     )
 
 
@@ -232,6 +276,7 @@ class _Run:
         self.rng = self.noise.numpy_generator()
         self.mechanisms = Mechanisms(privacy_filter, self.noise)
         self.discovery = DiscoveryReport()
+        self.residual: ResidualReport | None = None
         if config.seed is not None:
             self.warnings.append("--seed makes the noise reproducible: use it for tests only")
 
@@ -274,6 +319,7 @@ class _Run:
             "discovered": self.discovery.columns,
             "generator_params": self.generator.params(),
             "seeded": self.config.seed is not None,
+            "residual_pii": self.residual.to_dict() if self.residual else None,
         }
 
 

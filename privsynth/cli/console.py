@@ -15,6 +15,9 @@ from rich.table import Table
 from privsynth.ledger import BudgetStatus, Ledger
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from privsynth.pii.scrub import ScrubReport
     from privsynth.pipeline import SynthesisResult
 
 out = Console()
@@ -173,3 +176,20 @@ def ledger_json(ledger: Ledger, datasets: list[str]) -> None:
             }
         )
     out.print_json(json.dumps(document, default=str))
+
+
+def scrub_summary(report: ScrubReport, output: Path, report_path: Path) -> None:
+    """Counts per entity type and what happened to each column (never values)."""
+    data = report.to_dict()
+    table = Table(title=f"privsynth scrub -> {output}", title_justify="left")
+    table.add_column("entity")
+    table.add_column("found", justify="right")
+    for entity, count in sorted(data["total"].items(), key=lambda item: -item[1]):
+        table.add_row(entity, str(count))
+    out.print(table)
+    for column in data["columns"]:
+        if column["role"] != "other" or column["action"] != "kept":
+            out.print(f"  {column['column']}: {column['role']} -> {column['action']}")
+    for note in data["notes"]:
+        warn(note)
+    out.print(f"report: {report_path}  ({data['records']} records, policy {data['policy']})")

@@ -7,8 +7,10 @@ non-zero exit code; unexpected failures print only the exception type unless
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -149,6 +151,63 @@ def schema_infer(
         f"{len(drafted.data_derived_fields())} entries were read from the data and are marked "
         "data_derived: review them before using this schema as a public declaration"
     )
+
+
+@app.command()
+def scrub(
+    input_path: Annotated[
+        Path, typer.Argument(metavar="INPUT", help="CSV, Parquet, JSON Lines or .txt")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="scrubbed output (same format)")],
+    policy: Annotated[str, typer.Option(help="none or hipaa-safe-harbor")] = "none",
+    operator: Annotated[str, typer.Option(help="surrogate, tag, redact or mask")] = "surrogate",
+    text_column: Annotated[
+        list[str] | None, typer.Option(help="treat this column as free text (repeatable)")
+    ] = None,
+    text_field: Annotated[str, typer.Option(help="text field of JSON Lines records")] = "text",
+    date_mode: Annotated[
+        str, typer.Option(help="year (Safe Harbor) or shift (consistent per person; not SH)")
+    ] = "year",
+    person_column: Annotated[
+        str | None, typer.Option(help="column identifying a person (consistent date shifts)")
+    ] = None,
+    schema: Annotated[
+        Path | None, typer.Option(help="schema whose column `role`s override classification")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="PII detector YAML (model, threshold, allow/deny lists)")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="JSON report path (default: OUTPUT.report.json)")
+    ] = None,
+    n_process: Annotated[int, typer.Option(help="worker processes for detection")] = 1,
+) -> None:
+    """Detect and replace PII in a table or in free text; write a JSON report of counts."""
+    from privsynth.pii.engine import DetectorConfig
+    from privsynth.pii.files import scrub_file
+    from privsynth.pii.scrub import Scrubber, ScrubConfig
+
+    detector = DetectorConfig.from_file(config) if config else DetectorConfig()
+    scrub_config = ScrubConfig(
+        operator=operator, policy=policy, date_mode=date_mode,  # type: ignore[arg-type]
+        detector=replace(detector, n_process=n_process),
+        text_columns=tuple(text_column) if text_column else None, person_column=person_column,
+    )  # fmt: skip
+    roles = _schema_roles(schema) if schema else None
+    if output.exists() and input_path.exists() and output.resolve() == input_path.resolve():
+        raise ConfigurationError("the output would overwrite the input", hint="choose another -o")
+    with console.progress_display() as progress:
+        progress("loading models and scrubbing")
+        result = scrub_file(Scrubber(scrub_config), input_path, output, text_field, roles)
+    report_path = report or output.with_name(output.name + ".report.json")
+    report_path.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    console.scrub_summary(result, output, report_path)
+
+
+def _schema_roles(path: Path) -> dict[str, str]:
+    from privsynth.schema import load_schema
+
+    return {name: spec.role for name, spec in load_schema(path).columns.items() if spec.role}
 
 
 @budget_app.command("set")

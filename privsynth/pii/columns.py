@@ -12,17 +12,12 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import pandas as pd
 
 from privsynth.pii import entities as E
 from privsynth.pii.engine import PIIDetector
-
-Role = Literal["direct_identifier", "quasi_identifier", "sensitive", "free_text", "other"]
-ROLES: tuple[Role, ...] = (
-    "direct_identifier", "quasi_identifier", "sensitive", "free_text", "other",
-)  # fmt: skip
+from privsynth.schema.model import Role
 
 _HEADER_RULES: list[tuple[Role, str | None, str]] = [
     (

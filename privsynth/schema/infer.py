@@ -32,8 +32,19 @@ DEFAULT_MIN_COUNT = 10
 
 
 def infer_schema(frame: pd.DataFrame, min_count: int = DEFAULT_MIN_COUNT) -> Schema:
-    """A draft schema; every value taken from ``frame`` is marked data-derived."""
-    columns = {str(name): infer_column(str(name), frame[name], min_count) for name in frame}
+    """A draft schema; every value taken from ``frame`` is marked data-derived. Each
+    column's privacy role comes from its header (metadata, not data)."""
+    from privsynth.pii.columns import classify_header
+
+    columns = {}
+    for name in frame:
+        spec = infer_column(str(name), frame[name], min_count)
+        found = classify_header(str(name))
+        if found is not None and found.role == "direct_identifier":
+            spec = IdentifierSpec(role="direct_identifier")
+        elif found is not None:
+            spec = spec.with_fields(role=found.role)
+        columns[str(name)] = spec
     return Schema(columns)
 
 

@@ -15,6 +15,7 @@ from privsynth.errors import SchemaError
 from privsynth.schema.model import (
     GRANULARITIES,
     KINDS,
+    ROLES,
     SPEC_TYPES,
     CategoricalSpec,
     ColumnSpec,
@@ -133,6 +134,11 @@ def _parse_column(name: str, entry: Any) -> ColumnSpec:
     fields["data_derived"] = frozenset(str(d) for d in derived)
     if "nullable" in fields and not isinstance(fields["nullable"], bool):
         raise SchemaError(f"column {name!r}: `nullable` must be true or false")
+    if fields.get("role") is not None and fields["role"] not in ROLES:
+        raise SchemaError(
+            f"column {name!r}: unknown role {fields['role']!r}",
+            hint=f"use one of: {', '.join(ROLES)}",
+        )
     spec = spec_type(**_coerce(name, spec_type, fields))
     _validate(name, spec)
     return spec

@@ -19,6 +19,12 @@ KINDS: tuple[Kind, ...] = ("auto", "categorical", "numeric", "datetime", "identi
 Granularity = Literal["year", "month", "day", "hour", "minute", "second"]
 GRANULARITIES: tuple[Granularity, ...] = ("year", "month", "day", "hour", "minute", "second")
 
+#: what a column is, privacy-wise (used by scrubbing and by the attacks of the evaluation)
+Role = Literal["direct_identifier", "quasi_identifier", "sensitive", "free_text", "other"]
+ROLES: tuple[Role, ...] = (
+    "direct_identifier", "quasi_identifier", "sensitive", "free_text", "other",
+)  # fmt: skip
+
 S = TypeVar("S", bound="ColumnSpec")
 
 
@@ -33,6 +39,8 @@ class ColumnSpec:
     nullable: bool = False
     #: replace missing values of a non-nullable column by random draws instead of failing
     impute_missing: bool = False
+    #: privacy role; a declared role overrides automatic column classification
+    role: Role | None = None
 
     def missing_domain(self) -> list[str]:
         """Domain fields still unknown, to be discovered with DP (and paid for)."""
