@@ -66,28 +66,12 @@ class DetectorConfig:
 
 
 def _recognizers(config: DetectorConfig) -> list[Any]:
-    """Presidio's recognizers that are precise enough, plus ours."""
+    """The default recognizers, plus one deny-list recognizer per configured entity."""
     from presidio_analyzer import PatternRecognizer
-    from presidio_analyzer.predefined_recognizers import (
-        CreditCardRecognizer,
-        EmailRecognizer,
-        IbanRecognizer,
-        IpRecognizer,
-        SpacyRecognizer,
-        UrlRecognizer,
-        UsSsnRecognizer,
-    )
 
-    from privsynth.pii.phone import PhoneNumberRecognizer
-    from privsynth.pii.recognizers import health_recognizers
+    from privsynth.pii.recognizers import default_recognizers
 
-    found = [
-        SpacyRecognizer(supported_entities=["PERSON", "LOCATION", "ORGANIZATION", "NRP",
-                                            "DATE_TIME"]),
-        EmailRecognizer(), PhoneNumberRecognizer(), UrlRecognizer(), IpRecognizer(),
-        UsSsnRecognizer(), CreditCardRecognizer(), IbanRecognizer(),
-        *health_recognizers(),
-    ]  # fmt: skip
+    found = default_recognizers()
     for entity, terms in config.deny_list:
         found.append(PatternRecognizer(supported_entity=entity, deny_list=list(terms)))
     return found
@@ -115,6 +99,7 @@ class PIIDetector:
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config or DetectorConfig()
         self._allow = frozenset(term.casefold() for term in self.config.allow_list)
+        self._entities: list[str] | None = None
 
     @property
     def _engine(self) -> Any:
@@ -158,10 +143,13 @@ class PIIDetector:
     def _detect(self, text: str, doc: Any) -> list[Detection]:
         engine = self._engine
         artifacts = to_artifacts(doc, engine.nlp_engine)
+        if self._entities is None:  # only those some recognizer supports (no warnings)
+            supported = set(engine.get_supported_entities("en"))
+            self._entities = [e for e in self.config.entities if e in supported]
         results = engine.analyze(
             text=text,
             language="en",
-            entities=list(self.config.entities),
+            entities=self._entities,
             nlp_artifacts=artifacts,
             score_threshold=self.config.threshold,
         )

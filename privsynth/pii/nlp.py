@@ -43,7 +43,7 @@ def configure_offline() -> None:
 
     offline = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
     tldextract.tldextract.TLD_EXTRACTOR = offline
-    tldextract.extract = offline
+    tldextract.extract = offline  # type: ignore[assignment]
 
 
 def _check_installed(model: str) -> None:

@@ -30,7 +30,7 @@ PATTERNS = [
 CONTEXT = ["phone", "telephone", "tel", "cell", "mobile", "fax", "call", "contact", "pager", "ph"]
 
 
-class PhoneNumberRecognizer(PatternRecognizer):  # type: ignore[misc]
+class PhoneNumberRecognizer(PatternRecognizer):
     """Written telephone numbers, US formats strongest."""
 
     def __init__(self) -> None:

@@ -1,0 +1,114 @@
+"""privsynth's own Presidio recognizers for health and US identifiers.
+
+:func:`health_recognizers` returns one instance of each, ready to add to a
+Presidio ``RecognizerRegistry``; they complement Presidio's predefined
+recognizers and spaCy's NER with what clinical notes need: NPI and DEA numbers
+(checksummed), record, plan and account numbers (by label), ZIP codes, street
+addresses and cities before a state, ages (with the value for Safe Harbor),
+clinical dates, facility names, and person names in titles, signatures, labels
+and ALL-CAPS text.
+"""
+
+from __future__ import annotations
+
+from presidio_analyzer import EntityRecognizer
+
+from privsynth.pii.recognizers.clinical import (
+    AGE_LOWER_BOUND_KEY,
+    AGE_METADATA_KEY,
+    AgeRecognizer,
+    ClinicalDateRecognizer,
+    FacilityRecognizer,
+    parse_age,
+)
+from privsynth.pii.recognizers.identifiers import (
+    AccountNumberRecognizer,
+    DeaNumberRecognizer,
+    HealthPlanNumberRecognizer,
+    MedicalRecordNumberRecognizer,
+    NpiRecognizer,
+    dea_check_digit,
+    dea_valid,
+    npi_check_digit,
+    npi_valid,
+)
+from privsynth.pii.recognizers.lists import deny_list_recognizer, is_allowed
+from privsynth.pii.recognizers.location import (
+    StreetAddressRecognizer,
+    UsCityRecognizer,
+    UsZipCodeRecognizer,
+)
+from privsynth.pii.recognizers.names import NameLexiconRecognizer, TitledPersonRecognizer
+
+__all__ = [
+    "AGE_LOWER_BOUND_KEY",
+    "AGE_METADATA_KEY",
+    "AccountNumberRecognizer",
+    "AgeRecognizer",
+    "ClinicalDateRecognizer",
+    "DeaNumberRecognizer",
+    "FacilityRecognizer",
+    "HealthPlanNumberRecognizer",
+    "MedicalRecordNumberRecognizer",
+    "NameLexiconRecognizer",
+    "NpiRecognizer",
+    "StreetAddressRecognizer",
+    "TitledPersonRecognizer",
+    "UsCityRecognizer",
+    "UsZipCodeRecognizer",
+    "dea_check_digit",
+    "dea_valid",
+    "default_recognizers",
+    "deny_list_recognizer",
+    "health_recognizers",
+    "is_allowed",
+    "npi_check_digit",
+    "npi_valid",
+    "parse_age",
+]
+
+
+def health_recognizers(supported_language: str = "en") -> list[EntityRecognizer]:
+    """One fresh instance of each privsynth recognizer.
+
+    Instances are cheap: compiled patterns and the name lexicon are shared
+    process-wide, so calling this per analyzer costs no recompilation.
+    """
+    return [
+        NpiRecognizer(supported_language),
+        DeaNumberRecognizer(supported_language),
+        MedicalRecordNumberRecognizer(supported_language),
+        HealthPlanNumberRecognizer(supported_language),
+        AccountNumberRecognizer(supported_language),
+        UsZipCodeRecognizer(supported_language),
+        StreetAddressRecognizer(supported_language),
+        UsCityRecognizer(supported_language),
+        AgeRecognizer(supported_language),
+        ClinicalDateRecognizer(supported_language),
+        FacilityRecognizer(supported_language),
+        TitledPersonRecognizer(supported_language),
+        NameLexiconRecognizer(supported_language),
+    ]
+
+
+def default_recognizers() -> list[EntityRecognizer]:
+    """Everything the default detector runs: spaCy NER, the Presidio recognizers that
+    are precise enough on their own, a fast phone recognizer, and ours."""
+    from presidio_analyzer.predefined_recognizers import (
+        CreditCardRecognizer,
+        EmailRecognizer,
+        IbanRecognizer,
+        IpRecognizer,
+        SpacyRecognizer,
+        UrlRecognizer,
+        UsSsnRecognizer,
+    )
+
+    from privsynth.pii.phone import PhoneNumberRecognizer
+
+    ner = SpacyRecognizer(
+        supported_entities=["PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"]
+    )
+    presidio = [EmailRecognizer(), UrlRecognizer(), IpRecognizer(), UsSsnRecognizer(),
+                CreditCardRecognizer(), IbanRecognizer()]  # fmt: skip
+    return [ner, *presidio, PhoneNumberRecognizer(), *health_recognizers()]
