@@ -33,7 +33,13 @@ from privsynth.noise import NoiseSource
 from privsynth.pii.columns import classify_header
 from privsynth.pii.residual import ResidualReport, residual_scan
 from privsynth.schema import Schema, load_schema
-from privsynth.schema.model import AutoSpec, ColumnSpec, IdentifierSpec, TextSpec
+from privsynth.schema.model import (
+    AutoSpec,
+    CategoricalSpec,
+    ColumnSpec,
+    IdentifierSpec,
+    TextSpec,
+)
 
 #: default share of the zCDP budget spent on discovering incomplete domains
 DISCOVERY_SHARE = 0.1
@@ -213,7 +219,7 @@ def run_synthesis(
         data = run.execute(source, rho, discovery_delta)
         if config.residual_scan:
             progress("scanning the output for residual PII")
-            run.residual = residual_scan(data)
+            run.residual = residual_scan(data, public_values=run.public_values())
             if run.residual.total:
                 run.warnings.append(f"residual PII scan of the output: {run.residual.summary()}")
         if output is not None:
@@ -311,6 +317,14 @@ class _Run:
             frame.columns = pd.Index([str(c) for c in frame.columns])
             return frame.replace(list(self.schema.missing_values), None)
         return read_table(source, self.schema.missing_values)
+
+    def public_values(self) -> dict[str, frozenset[str]]:
+        """Category lists of the (completed) schema: public or DP-released values."""
+        return {
+            name: frozenset(spec.categories or ())
+            for name, spec in self.schema.columns.items()
+            if isinstance(spec, CategoricalSpec)
+        }
 
     def notes(self) -> dict[str, Any]:
         return {

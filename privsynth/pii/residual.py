@@ -1,20 +1,25 @@
 """Residual PII scan: what a detector still finds in an output (synthetic or scrubbed).
 
-Distinct values are scanned once and weighted by how often they occur, so a table
-with a few thousand categories is scanned in seconds whatever its row count. The
-report holds counts per column and entity type, never the values.
+Only the HIPAA identifier types are counted, and places HIPAA lets through (US states,
+countries) are not. Hits inside values that were public by construction (a declared
+category list, or categories released with DP) are counted apart: they are not leaks,
+but a reviewer should know they look like PII. Distinct values are scanned once and
+weighted by frequency, so large tables scan in seconds. No values are kept.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from privsynth.pii.detection import Detection
 from privsynth.pii.engine import PIIDetector
+from privsynth.pii.entities import HIPAA_IDENTIFIER, LOCATION
+from privsynth.pii.safe_harbor import is_allowed_location
 
 #: at most this many distinct values are scanned per column (the most frequent)
 MAX_DISTINCT = 2000
@@ -22,31 +27,53 @@ MAX_DISTINCT = 2000
 
 @dataclass
 class ResidualReport:
-    """Cells in which the detector found each entity type, per column."""
+    """Cells in which each identifier type was found, per column."""
 
     counts: dict[str, Counter[str]] = field(default_factory=dict)
+    public: dict[str, Counter[str]] = field(default_factory=dict)
     cells: int = 0
 
     @property
     def total(self) -> int:
+        """Hits outside public values: what deserves a warning."""
         return sum(sum(c.values()) for c in self.counts.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "cells_scanned": self.cells,
             "total_hits": self.total,
-            "hits": {column: dict(sorted(c.items())) for column, c in self.counts.items() if c},
+            "hits": _nonempty(self.counts),
+            "hits_in_public_values": _nonempty(self.public),
         }
 
     def summary(self) -> str:
-        """One line, e.g. ``12 cells: PERSON 10, PHONE_NUMBER 2``."""
+        """One line, e.g. ``12 cells with possible PII (PERSON 10, PHONE_NUMBER 2)``."""
         merged: Counter[str] = sum(self.counts.values(), Counter())
         items = ", ".join(f"{entity} {n}" for entity, n in merged.most_common())
         return f"{self.total} cells with possible PII ({items})" if items else "no PII found"
 
 
+def _nonempty(counts: Mapping[str, Counter[str]]) -> dict[str, dict[str, int]]:
+    return {column: dict(sorted(c.items())) for column, c in counts.items() if c}
+
+
+def _identifiers(text: str, detections: Sequence[Detection]) -> set[str]:
+    kinds = set()
+    for detection in detections:
+        if detection.entity_type not in HIPAA_IDENTIFIER:
+            continue
+        if detection.entity_type == LOCATION and is_allowed_location(
+            text[detection.start : detection.end]
+        ):
+            continue
+        kinds.add(detection.entity_type)
+    return kinds
+
+
 def residual_scan(
-    data: pd.DataFrame | Sequence[str], detector: PIIDetector | None = None
+    data: pd.DataFrame | Sequence[str],
+    detector: PIIDetector | None = None,
+    public_values: Mapping[str, frozenset[str]] | None = None,
 ) -> ResidualReport:
     """Scan every text-valued column of ``data`` (or a list of texts)."""
     detector = detector or PIIDetector()
@@ -58,10 +85,14 @@ def residual_scan(
             continue
         frequencies = values.dropna().astype(str).value_counts().head(MAX_DISTINCT)
         report.cells += int(frequencies.sum())
-        found: Counter[str] = Counter()
+        public = (public_values or {}).get(str(column), frozenset())
         texts = [str(v) for v in frequencies.index]
-        for count, detections in zip(frequencies, detector.analyze_batch(texts), strict=True):
-            for entity in {d.entity_type for d in detections}:
-                found[entity] += int(count)
-        report.counts[str(column)] = found
+        found, found_public = Counter[str](), Counter[str]()
+        for text, count, detections in zip(
+            texts, frequencies, detector.analyze_batch(texts), strict=True
+        ):
+            target = found_public if text in public else found
+            for entity in _identifiers(text, detections):
+                target[entity] += int(count)
+        report.counts[str(column)], report.public[str(column)] = found, found_public
     return report
