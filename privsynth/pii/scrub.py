@@ -201,15 +201,13 @@ class Scrubber:
         ):
             report.actions[name] = "dropped"
             return
-        if operator == "surrogate":
-            assert self.surrogates is not None
-            out.loc[present, name] = [
-                self.surrogates.surrogate(entity, str(v)) for v in out.loc[present, name]
-            ]
-        elif operator == "tag":
-            out.loc[present, name] = f"<{entity}>"
-        else:
-            out.loc[present, name] = ["*" * len(str(v)) for v in out.loc[present, name]]
+        values = out.loc[present, name].astype(str)
+        out.loc[present, name] = [
+            apply_operator(v, [Detection(0, len(v), entity, 1.0)], operator, self.surrogates)
+            if v
+            else v
+            for v in values
+        ]
         report.actions[name] = f"replaced ({operator})"
 
 
