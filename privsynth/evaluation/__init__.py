@@ -1,0 +1,1 @@
+"""Evaluation and attacks: fidelity, utility, detection, diversity and privacy risks."""
