@@ -193,3 +193,37 @@ def scrub_summary(report: ScrubReport, output: Path, report_path: Path) -> None:
     for note in data["notes"]:
         warn(note)
     out.print(f"report: {report_path}  ({data['records']} records, policy {data['policy']})")
+
+
+def _headline(section: dict[str, Any], key: str, field: str = "value") -> str:
+    item = section.get(key)
+    if not isinstance(item, dict) or item.get(field) is None:
+        return "-"
+    value = item[field]
+    if field == "risk" and item.get("ci"):
+        low, high = item["ci"]
+        return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def evaluation_summary(document: dict[str, Any], output: Path) -> None:
+    """The headline figures of an evaluation document."""
+    table = Table(title=f"privsynth evaluate -> {output}", title_justify="left")
+    for header in ("measure", "value"):
+        table.add_column(header)
+    privacy = document["privacy"]
+    rows = [
+        ("mean 2-way marginal TVD", _headline(document["fidelity"], "marginal_tvd_2way")),
+        ("TSTR (AUC or R²)", _headline(document["utility"], "tstr")),
+        ("real-vs-synthetic detection AUC", _headline(document["detection"], "detection_auc")),
+        ("exact copies of training rows", _headline(privacy, "exact_copy_rate")),
+        ("membership inference AUC", _headline(privacy, "membership_inference", "auc")),
+        ("singling-out risk [95% CI]", _headline(privacy, "singling_out", "risk")),
+        ("linkability risk [95% CI]", _headline(privacy, "linkability", "risk")),
+        ("attribute-inference risk [95% CI]", _headline(privacy, "attribute_inference", "risk")),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    out.print(table)
+    for name, reason in document.get("skipped", {}).items():
+        warn(f"{name} skipped: {reason}")

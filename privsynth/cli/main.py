@@ -210,6 +210,55 @@ def _schema_roles(path: Path) -> dict[str, str]:
     return {name: spec.role for name, spec in load_schema(path).columns.items() if spec.role}
 
 
+@app.command()
+def evaluate(
+    real: Annotated[Path, typer.Option(help="the real rows the generator was trained on")],
+    synthetic: Annotated[Path, typer.Option(help="the synthetic rows")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="evaluation JSON to write")],
+    holdout: Annotated[
+        Path | None, typer.Option(help="real rows never used for training (privacy controls)")
+    ] = None,
+    schema: Annotated[Path | None, typer.Option(help="schema (column kinds and roles)")] = None,
+    target: Annotated[str | None, typer.Option(help="column to predict (utility)")] = None,
+    quasi_identifiers: Annotated[
+        str | None, typer.Option(help="comma-separated quasi-identifier columns")
+    ] = None,
+    sensitive: Annotated[str | None, typer.Option(help="comma-separated sensitive columns")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the evaluation's sampling")] = 0,
+) -> None:
+    """Fidelity, utility, detection, diversity and privacy attacks, as one JSON document."""
+    from privsynth.evaluation.data import EvaluationData
+    from privsynth.evaluation.report import evaluate as run_evaluation
+    from privsynth.io import read_table
+    from privsynth.schema import load_schema
+
+    if output.suffix.lower() != ".json":
+        raise ConfigurationError("the evaluation is written as JSON", hint="use -o eval.json")
+    loaded = load_schema(schema) if schema else None
+    missing = loaded.missing_values if loaded else ("",)
+    data = EvaluationData.build(
+        read_table(real, missing), read_table(synthetic, missing),
+        read_table(holdout, missing) if holdout else None,
+        schema=loaded, target=target, quasi_identifiers=_names(quasi_identifiers),
+        sensitive=_names(sensitive), seed=seed,
+    )  # fmt: skip
+    with console.progress_display() as progress:
+        document = run_evaluation(data, progress=progress)
+    _write_json(output, document)
+    console.evaluation_summary(document, output)
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [name.strip() for name in text.split(",") if name.strip()] if text else None
+
+
+def _write_json(path: Path, document: object) -> None:
+    from privsynth.io import atomic_path
+
+    with atomic_path(path) as temp:
+        temp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
 @budget_app.command("set")
 def budget_set(
     dataset: Annotated[str, typer.Argument(help="dataset name")],
