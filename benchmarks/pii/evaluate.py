@@ -263,7 +263,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description="Score PII detectors on benchmark sets.")
     parser.add_argument("--dataset", choices=("presidio", "clinical"), default="presidio")
-    parser.add_argument("--split", choices=("tune", "test", "all"), default="all")
+    parser.add_argument(
+        "--split",
+        choices=("tune", "dev", "test", "all"),
+        default="all",
+        help="presidio: tune|test|all; clinical: dev|test|all",
+    )
     parser.add_argument("--systems", default="vanilla,vanilla-batch")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=1, help="timed passes (median reported)")
@@ -275,6 +280,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Evaluate the requested systems, print the table and write the JSON report."""
     args = parse_args(argv)
+    valid = {"presidio": ("tune", "test", "all"), "clinical": ("dev", "test", "all")}
+    if args.split not in valid[args.dataset]:
+        raise SystemExit(f"--split for {args.dataset}: {', '.join(valid[args.dataset])}")
     documents = load(args.dataset, args.split)
     results: dict[str, dict[str, Any]] = {}
     for name in [s.strip() for s in args.systems.split(",") if s.strip()]:

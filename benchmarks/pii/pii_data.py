@@ -3,9 +3,10 @@
 * ``presidio``: Microsoft presidio-research ``synth_dataset_v2.json`` (1,500 Faker-filled
   template sentences, MIT). Split by template so tuning never sees a test template.
 * ``clinical``: mtsamples notes with inserted and hand-annotated PHI
-  (``build_clinical_set.py``). Too small to tune on; always used whole.
+  (``build_clinical_set.py``). Split by note id into ``dev`` (tune on it) and ``test``
+  (report only), about half each.
 
-Run ``python benchmarks/pii/pii_data.py`` to (re)write the presidio ``split.json``.
+Run ``python benchmarks/pii/pii_data.py`` to (re)write both ``split.json`` files.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ DATA = ROOT / "tests" / "benchmarks"
 PRESIDIO_FILE = DATA / "pii_presidio" / "synth_dataset_v2.json"
 PRESIDIO_SPLIT = DATA / "pii_presidio" / "split.json"
 CLINICAL_FILE = DATA / "clinical_phi" / "notes.jsonl"
+CLINICAL_SPLIT = DATA / "clinical_phi" / "split.json"
 TUNE_SHARE = 0.6
+DEV_SHARE = 0.5
 
 PRESIDIO_LABELS: dict[str, str] = {
     "PERSON": "PERSON",
@@ -116,12 +119,30 @@ def _presidio_document(index: int, record: dict[str, object]) -> Document:
     return Document(str(index), str(record["full_text"]), spans, str(record["template_id"]))
 
 
+def note_in_dev(note_id: int) -> bool:
+    """Whether a clinical note belongs to the dev split: first 8 hex of sha256(str(id)) < 50%."""
+    digest = hashlib.sha256(str(note_id).encode()).hexdigest()
+    return int(digest[:8], 16) / 0x1_0000_0000 < DEV_SHARE
+
+
+def clinical_split(note_ids: list[int]) -> dict[str, list[int]]:
+    """Note ids of the dev and test splits."""
+    split: dict[str, list[int]] = {"dev": [], "test": []}
+    for note_id in note_ids:
+        split["dev" if note_in_dev(note_id) else "test"].append(note_id)
+    return split
+
+
 def load_clinical(split: str = "all") -> list[Document]:
-    """The clinical PHI notes; the set has no tune/test split (all splits are the same)."""
-    del split
+    """The clinical PHI notes of one split (``dev``, ``test`` or ``all``)."""
+    if split not in ("dev", "test", "all"):
+        raise ValueError(f"clinical splits are dev, test and all, not {split!r}")
+    wanted = None if split == "all" else set(json.loads(CLINICAL_SPLIT.read_text())[split])
     documents = []
     for line in CLINICAL_FILE.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
+        if wanted is not None and record["id"] not in wanted:
+            continue
         spans = tuple(
             GoldSpan(s["start"], s["end"], s["entity_type"], s["entity_type"], s["source"])
             for s in record["spans"]
@@ -144,6 +165,15 @@ def write_presidio_split() -> dict[str, list[int]]:
     return split
 
 
+def write_clinical_split() -> dict[str, list[int]]:
+    """Recompute and write the clinical ``split.json`` (note ids) next to the notes."""
+    lines = CLINICAL_FILE.read_text(encoding="utf-8").splitlines()
+    split = clinical_split([json.loads(line)["id"] for line in lines])
+    CLINICAL_SPLIT.write_text(json.dumps(split) + "\n")
+    return split
+
+
 if __name__ == "__main__":
-    written = write_presidio_split()
-    print({name: len(indexes) for name, indexes in written.items()})
+    for name, write in (("presidio", write_presidio_split), ("clinical", write_clinical_split)):
+        written = write()
+        print(name, {part: len(indexes) for part, indexes in written.items()})

@@ -12,6 +12,10 @@ import re
 from collections.abc import Iterable, Sequence
 
 from privsynth.pii.detection import Detection
+from privsynth.pii.recognizers._lexicon import name_lexicon
+from privsynth.pii.recognizers.clinical import is_generic_facility
+from privsynth.pii.recognizers.contextual import is_event_year
+from privsynth.pii.recognizers.gazetteer import is_country, is_english_word
 
 _DIGIT = re.compile(r"\d")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -64,6 +68,21 @@ _NUMERIC_DATE = re.compile(r"\d{1,4}\s*[/.-]\s*\d{1,2}|\d{1,2}:\d{2}|\b\d{1,2}(?
 _WORDS = re.compile(r"[a-z]+", re.IGNORECASE)
 _ACRONYM = re.compile(r"^[A-Z]{1,4}s?$")
 _NAME_TYPES = frozenset({"PERSON", "ORGANIZATION", "LOCATION", "NRP"})
+#: the NER model's recognizer name (Presidio's SpacyRecognizer)
+MODEL_RECOGNIZER = "SpacyRecognizer"
+# what precedes a span that starts a sentence, a line, a list item or a field
+_SENTENCE_START = re.compile(r"(?:\A|[\n.:;!?>]|\d[.)])[ \t\"'(\[]*\Z")
+_LABEL_AFTER = re.compile(r"[ \t]*:")
+_DOSE_AFTER = re.compile(
+    r"[ \t]*\d+(?:\.\d+)?[ \t]*(?:mg|mcg|g|gm|ml|mL|units?|%|tabs?|puffs?|drops?)\b", re.I
+)
+_DEPARTMENT_WORDS = frozenset(
+    {
+        "department", "dept", "service", "unit", "room", "ward", "floor", "division",
+        "section", "team", "lab", "laboratory", "center", "centre", "facility", "program",
+        "clinic", "suite", "bay", "icu",
+    }
+)  # fmt: skip
 
 
 def is_plausible(text: str, detection: Detection) -> bool:
@@ -73,10 +92,63 @@ def is_plausible(text: str, detection: Detection) -> bool:
         return False
     kind = detection.entity_type
     if kind == "DATE_TIME":
-        return _names_a_date(span)
+        return (
+            detection.recognizer != MODEL_RECOGNIZER
+            or _names_a_date(span)
+            or is_event_year(text, detection.start, detection.end)
+        )
     if kind in _NAME_TYPES:
-        return _plausible_name(span, kind, detection.recognizer)
+        if not _plausible_name(span, kind, detection.recognizer):
+            return False
+        return detection.recognizer != MODEL_RECOGNIZER or _plausible_in_context(
+            text, detection, span
+        )
     return True
+
+
+def _plausible_in_context(text: str, detection: Detection, span: str) -> bool:
+    """Context checks for a name the NER model found (it has no scores to threshold).
+
+    The small model labels capitalised clinical words as people, places and
+    organisations: section labels ("Placenta: Anterior"), sentence-initial nouns
+    ("Bowel sounds are active"), drugs before a dose ("Zocor 20 mg"), departments
+    ("the Emergency Department") and ALL-CAPS words it saw in lower case. A name in
+    the person lexicon or a country is kept whatever its context.
+    """
+    kind = detection.entity_type
+    tokens = span.split()
+    lexicon = name_lexicon()
+    known = any(lexicon.is_first(t.strip(".,'’")) or lexicon.is_last(t.strip(".,'’"))
+                for t in tokens)  # fmt: skip
+    if is_country(span.removeprefix("the ").removeprefix("The ")):
+        return True
+    starts = _SENTENCE_START.search(text, max(0, detection.start - 6), detection.start) is not None
+    if starts and _LABEL_AFTER.match(text, detection.end) and not (kind == "PERSON" and known):
+        return False  # a field label or section header
+    if _DOSE_AFTER.match(text, detection.end):
+        return False  # a drug before its dose
+    if not known and mostly_upper(_line_of(text, detection.start)):
+        return False  # seen in lower case by the model (model_view); no name evidence
+    if kind in ("ORGANIZATION", "LOCATION") and len(tokens) > 1:
+        rest = [t for t in tokens if t.lower() not in _DEPARTMENT_WORDS]
+        if len(rest) < len(tokens) and is_generic_facility(" ".join(rest)):
+            return False  # "the Emergency Department", "Anesthesia Department"
+    if len(tokens) != 1 or known:
+        return True
+    word = tokens[0]
+    if kind == "PERSON" and word.isupper() and len(word) <= 3:
+        return False  # "OU", "PMH": abbreviations
+    if re.search(rf"(?<![\w-]){re.escape(word.lower())}(?![\w-])", text):
+        return False  # the same word in lower case elsewhere: a common word
+    # "Muscle", "Trace", "Cultures", "Ultrasound": everyday or clinical words
+    return not (is_english_word(word) and (kind in ("PERSON", "ORGANIZATION") or starts))
+
+
+def _line_of(text: str, position: int) -> str:
+    """The line of ``text`` that holds ``position``."""
+    start = text.rfind("\n", 0, position) + 1
+    end = text.find("\n", position)
+    return text[start : len(text) if end < 0 else end]
 
 
 def _names_a_date(span: str) -> bool:

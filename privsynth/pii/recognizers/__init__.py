@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from presidio_analyzer import EntityRecognizer
 
+from privsynth.pii.recognizers.address import AddressBlockRecognizer
 from privsynth.pii.recognizers.clinical import (
     AGE_LOWER_BOUND_KEY,
     AGE_METADATA_KEY,
@@ -20,6 +21,12 @@ from privsynth.pii.recognizers.clinical import (
     ClinicalDateRecognizer,
     FacilityRecognizer,
     parse_age,
+)
+from privsynth.pii.recognizers.contextual import (
+    CardNumberRecognizer,
+    CompanyRecognizer,
+    ContextPhoneRecognizer,
+    EventYearRecognizer,
 )
 from privsynth.pii.recognizers.identifiers import (
     AccountNumberRecognizer,
@@ -39,19 +46,26 @@ from privsynth.pii.recognizers.location import (
     UsZipCodeRecognizer,
 )
 from privsynth.pii.recognizers.names import NameLexiconRecognizer, TitledPersonRecognizer
+from privsynth.pii.recognizers.places import PlaceRecognizer
 
 __all__ = [
     "AGE_LOWER_BOUND_KEY",
     "AGE_METADATA_KEY",
     "AccountNumberRecognizer",
+    "AddressBlockRecognizer",
     "AgeRecognizer",
+    "CardNumberRecognizer",
     "ClinicalDateRecognizer",
+    "CompanyRecognizer",
+    "ContextPhoneRecognizer",
     "DeaNumberRecognizer",
+    "EventYearRecognizer",
     "FacilityRecognizer",
     "HealthPlanNumberRecognizer",
     "MedicalRecordNumberRecognizer",
     "NameLexiconRecognizer",
     "NpiRecognizer",
+    "PlaceRecognizer",
     "StreetAddressRecognizer",
     "TitledPersonRecognizer",
     "UsCityRecognizer",
@@ -82,6 +96,8 @@ def health_recognizers(supported_language: str = "en") -> list[EntityRecognizer]
         AccountNumberRecognizer(supported_language),
         UsZipCodeRecognizer(supported_language),
         StreetAddressRecognizer(supported_language),
+        AddressBlockRecognizer(supported_language),
+        PlaceRecognizer(supported_language),
         UsCityRecognizer(supported_language),
         AgeRecognizer(supported_language),
         ClinicalDateRecognizer(supported_language),
@@ -111,4 +127,6 @@ def default_recognizers() -> list[EntityRecognizer]:
     )
     presidio = [EmailRecognizer(), UrlRecognizer(), IpRecognizer(), UsSsnRecognizer(),
                 CreditCardRecognizer(), IbanRecognizer()]  # fmt: skip
-    return [ner, *presidio, PhoneNumberRecognizer(), *health_recognizers()]
+    general = [CardNumberRecognizer(), ContextPhoneRecognizer(), EventYearRecognizer(),
+               CompanyRecognizer()]  # fmt: skip
+    return [ner, *presidio, PhoneNumberRecognizer(), *general, *health_recognizers()]

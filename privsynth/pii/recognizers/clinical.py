@@ -82,15 +82,35 @@ _AGE_WORDS = (
     rf"|{'|'.join(reversed(_UNITS[1:]))})(?![\p{{L}}])"
 )
 _YEAR_UNIT = r"(?:years?|yrs?\.?|yr\.?)"
-_YEARS_OLD = rf"(?={OPT_GAP}-?{OPT_GAP}(?i:{_YEAR_UNIT}{OPT_GAP}-?{OPT_GAP}old)(?![\p{{L}}]))"
-_YO = r"(?=[ \t-]?(?i:y/o|y\.o\.?|yo[mf]?)(?![\p{L}]))"
+# The span is the word that holds the age: the whole compound when the number is
+# hyphenated into one ("92-year-old", "18-month-old") or carries an abbreviation
+# ("91 yo", "92yo", "67 y.o."), the number alone before separate words ("92 years
+# old"). Safe Harbor's generalize_age rewrites the number inside ("90+-year-old").
+_YEARS_OLD = (
+    rf"(?:-{OPT_GAP}(?i:{_YEAR_UNIT}{OPT_GAP}-{OPT_GAP}old)(?![\p{{L}}])"
+    rf"|(?={OPT_GAP}-?{OPT_GAP}(?i:{_YEAR_UNIT}{OPT_GAP}-?{OPT_GAP}old)(?![\p{{L}}])))"
+)
+_YO = r"[ \t-]?(?i:y/o|y\.o\.|y\.o|yo[mf]?)(?![\p{L}])"
 _YEARS_OF_AGE = rf"(?={OPT_GAP}(?i:{_YEAR_UNIT}{GAP}of{GAP}age)(?![\p{{L}}]))"
-_YOUNGER_OLD = rf"(?={OPT_GAP}-?{OPT_GAP}(?i:(?:months?|mos?\.?|weeks?|wks?\.?|days?)"
-_YOUNGER_OLD += rf"{OPT_GAP}-?{OPT_GAP}old)(?![\p{{L}}]))"
+_YOUNGER_UNIT = r"(?:months?|mos?\.?|weeks?|wks?\.?|days?)"
+_YOUNGER_OLD = (
+    rf"(?:-{OPT_GAP}(?i:{_YOUNGER_UNIT}{OPT_GAP}-{OPT_GAP}old)(?![\p{{L}}])"
+    rf"|(?={OPT_GAP}-?{OPT_GAP}(?i:{_YOUNGER_UNIT}{OPT_GAP}-?{OPT_GAP}old)(?![\p{{L}}])))"
+)
 # "aged 92", "age: 92", "Age 92" -- but not a statistic or a gestational age
 _AGE_LABEL = (
     r"\b(?i:aged?)(?<!(?i:gestational|bone|mean|median|average|corrected|menarche|skeletal)"
     rf"[ \t]+(?i:aged?)){OPT_GAP}[:=]?{OPT_GAP}\K"
+)
+# "just turned 47", "I'll turn 81", "when she was 78." -- a birthday or a life event;
+# the number must end the clause, so "turned 2 times" and "was 78 mg" stay out
+_CLAUSE_END = (
+    r"(?=[ \t]*(?:[.,;:!?)]|$"
+    r"|(?i:years?|yrs?|today|tomorrow|yesterday|this|last|next|on|in|and|but)\b))"
+)
+_TURNED = (
+    r"\b(?i:turned|turns|turning|turn|will[ \t]+be|when[ \t]+(?:he|she|i|they|you|we)[ \t]+"
+    r"(?:was|were|turned))[ \t]+\K"
 )
 _NOT_YEARS = rf"(?!{OPT_GAP}(?i:weeks?|wks?|days?|months?|mos?)\b)"
 _DECADE = (
@@ -112,13 +132,27 @@ def _words_to_int(text: str) -> int | None:
     return total
 
 
+_AGE_UNIT_SUFFIX = compile_pattern(
+    r"[ \t-]*(?i:(?:years?|yrs?\.?|yr\.?|months?|mos?\.?|weeks?|wks?\.?|days?)[ \t-]*"
+    r"(?:old|of[ \t]+age)|y/o|y\.o\.?|yo[mf]?)\Z"
+)
+
+
+def _age_unit(span: str) -> str:
+    """The unit words of an age span ("-month-old" of "18-month-old"), else ""."""
+    match = _AGE_UNIT_SUFFIX.search(span)
+    return "" if match is None else match.group()
+
+
 def parse_age(span: str) -> tuple[int, bool] | None:
     """Age in years of a matched span, and whether it is only a lower bound.
 
-    "92" -> (92, False); "ninety-two" -> (92, False); "90s" -> (90, True);
-    "nonagenarian" -> (90, True). None for text that is not an age.
+    "92" -> (92, False); "92-year-old" -> (92, False); "ninety-two" -> (92, False);
+    "90s" -> (90, True); "nonagenarian" -> (90, True). None for text that is not an
+    age. Months, weeks and days ("18-month-old") give the count, not years.
     """
-    text = span.strip().lower().replace("’", "'")
+    unit = _age_unit(span)
+    text = span[: len(span) - len(unit)].strip().lower().replace("’", "'")
     if text.isdigit():
         return int(text), False
     if text.endswith("s") and text[:-1].rstrip("'").isdigit():
@@ -145,10 +179,12 @@ def _infant_age_in_years(count: int, unit_text: str) -> int:
 class AgeRecognizer(RegexRecognizer):
     """Ages of people, with the value in ``recognition_metadata["age"]``.
 
-    The span is the number only (the i2b2 convention): "92" in "92-year-old", so a
-    Safe Harbor operator can keep ages up to 89 and replace older ones without
-    rewriting "-year-old". "92 M"/"92 F" alone are not matched: at the start of a
-    note they are as often a room, a weight or a score as an age.
+    The span is the whole age expression, unit included ("92-year-old", "91 yo",
+    "94 years of age"), as clinical annotation guidelines mark it; after a label
+    ("Age: 92") or a verb ("just turned 47") it is the number. Safe Harbor's
+    ``generalize_age`` rewrites the number inside ("90+ year-old"). "92 M"/"92 F"
+    alone are not matched: at the start of a note they are as often a room, a
+    weight or a score as an age.
     """
 
     ENTITY: ClassVar[str] = entities.AGE
@@ -159,6 +195,7 @@ class AgeRecognizer(RegexRecognizer):
         ("words_years_old", _AGE_WORDS + _YEARS_OLD, 0.85),
         ("months_old", r"(?<![\w.,/:-])\d{1,2}(?!\d)" + _YOUNGER_OLD, 0.7),
         ("age_label", _AGE_LABEL + r"\d{1,3}(?!\d|[.,]\d)" + _NOT_YEARS, 0.75),
+        ("turned", _TURNED + r"\d{1,3}(?!\d|[.,]\d)" + _CLAUSE_END, 0.6),
         ("decade", _DECADE, 0.6),
         ("genarian", rf"\b(?i:{'|'.join(_GENARIANS)})s?\b", 0.85),
     )
@@ -182,7 +219,8 @@ class AgeRecognizer(RegexRecognizer):
                 continue
             age, lower_bound = parsed
             if _is_months_old(result):
-                age = _infant_age_in_years(age, text[result.end : result.end + 8])
+                unit = _age_unit(span) or text[result.end : result.end + 8]
+                age = _infant_age_in_years(age, unit)
             result.recognition_metadata[AGE_METADATA_KEY] = age
             result.recognition_metadata[AGE_LOWER_BOUND_KEY] = lower_bound
         return results
@@ -457,7 +495,9 @@ _GENERIC_FACILITY_WORDS: frozenset[str] = frozenset(
     nursing physician physicians doctors doctor fertility weight bariatric lipid hypertension
     heart failure coagulation asthma copd headache seizure epilepsy movement disorders
     neuromuscular tb std sti methadone suboxone addiction detox substance abuse exam review
-    systems constitutional appearance very fever
+    systems constitutional appearance very fever anesthesia anesthesiology operative
+    operating orthopaedics neurosurgery otolaryngology urogynecology critical acute
+    long-term intensive step-down
     observation evaluation eval management treatment monitoring workup procedure testing
     tests further admission stabilization placement
     """)

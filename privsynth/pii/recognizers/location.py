@@ -62,6 +62,17 @@ class UsZipCodeRecognizer(RegexRecognizer):
             rf"(?=\d{{5}})(?<=(?<![\p{{L}}])(?:{_STATE_CODE}|{_STATE_NAME})\.?,?{GAP}){_ZIP}",
             0.8,
         ),
+        (
+            # postcodes of other countries after the same labels: "ZIP: 3962",
+            # "Postcode: 394 13", "ZIP: 7412 SL", "ZIP: B0J 2H0", "ZIP: 75534-030"
+            "postcode_labelled",
+            labelled(
+                rf"zip(?:{OPT_GAP}code)?|postal{OPT_GAP}code|post{OPT_GAP}code|postcode|plz",
+                r"(?:\d{3,5}(?:[ -]\d{2,4})?(?:[ \t]?[A-Z]{2})?"
+                r"|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d|[A-Z]{1,2}\d[\dA-Z]?[ \t]\d[A-Z]{2})(?![\w-])",
+            ),
+            0.8,
+        ),
         ("zip_plus4", r"(?<![\d-])\d{5}-\d{4}(?![\d-])", 0.3),
         ("zip5", r"(?<![\d.,/-])\d{5}(?![\d-]|[.,]\d)", 0.05),
     )
@@ -214,6 +225,12 @@ _CITY_BEFORE_STATE_RE = compile_pattern(
 )
 # State codes that are also clinician credentials: "Smith, MD" is a doctor.
 _CREDENTIAL_STATE_CODES = frozenset({"MD", "PA", "MA"})
+# State codes that are also words or common abbreviations in ALL-CAPS text
+# ("FEELS FINE, OK", "ALLERGIES, ME", "CT, MRI"); the others are taken after an
+# ALL-CAPS city too ("JACKSONVILLE, FL").
+_WORD_STATE_CODES = frozenset(
+    words("IN OR ME OK HI OH ID AS DE LA PA MA MD CO AL MS GA MO CT NE VA SC PR GU VI MP")
+)
 
 
 class UsCityRecognizer(EntityRecognizer):
@@ -278,7 +295,7 @@ class UsCityRecognizer(EntityRecognizer):
         after a person's name, ", MD", ", PA", ", MA" are credentials.
         """
         if city.isupper():
-            return True
+            return code in _WORD_STATE_CODES
         last_word = city.rsplit(maxsplit=1)[-1]
         lexicon = name_lexicon()
         return code in _CREDENTIAL_STATE_CODES and (

@@ -12,14 +12,20 @@ from privsynth.pii.recognizers import (
     AGE_LOWER_BOUND_KEY,
     AGE_METADATA_KEY,
     AccountNumberRecognizer,
+    AddressBlockRecognizer,
     AgeRecognizer,
+    CardNumberRecognizer,
     ClinicalDateRecognizer,
+    CompanyRecognizer,
+    ContextPhoneRecognizer,
     DeaNumberRecognizer,
+    EventYearRecognizer,
     FacilityRecognizer,
     HealthPlanNumberRecognizer,
     MedicalRecordNumberRecognizer,
     NameLexiconRecognizer,
     NpiRecognizer,
+    PlaceRecognizer,
     StreetAddressRecognizer,
     TitledPersonRecognizer,
     UsCityRecognizer,
@@ -320,19 +326,25 @@ def test_not_cities(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "span", "age"),
     [
-        ("HPI: 92-year-old female with CHF", "92", 92),
-        ("23 yo M with asthma", "23", 23),
-        ("92yo F", "92", 92),
-        ("pt is 92 y/o", "92", 92),
-        ("Pt is a 67 y.o. male", "67", 67),
+        ("HPI: 92-year-old female with CHF", "92-year-old", 92),
+        ("THE PATIENT IS A 92-YEAR-OLD MAN", "92-YEAR-OLD", 92),
+        ("23 yo M with asthma", "23 yo", 23),
+        ("92yo F", "92yo", 92),
+        ("pt is 92 y/o", "92 y/o", 92),
+        ("Pt is a 67 y.o. male", "67 y.o.", 67),
         ("widow, aged 92, lives alone", "92", 92),
         ("AGE: 91", "91", 91),
         ("Age 45", "45", 45),
         ("she is 94 years of age", "94", 94),
-        ("CC: 92 YOM with fall", "92", 92),
+        ("CC: 92 YOM with fall", "92 YOM", 92),
         ("A 101 year old man", "101", 101),
-        ("Ninety-two-year-old woman", "Ninety-two", 92),
-        ("18-month-old boy", "18", 1),
+        ("He just turned 78 years old", "78", 78),
+        ("a 3 month old infant", "3", 0),
+        ("Ninety-two-year-old woman", "Ninety-two-year-old", 92),
+        ("18-month-old boy", "18-month-old", 1),
+        ("My brother just turned 60", "60", 60),
+        ("My birthday is on the weekend. I'll turn 81.", "81", 81),
+        ("Written when he was 78.", "78", 78),
     ],
 )
 def test_ages_carry_their_value(text: str, span: str, age: int) -> None:
@@ -367,6 +379,9 @@ def test_age_words_are_lower_bounds(text: str, span: str, age: int) -> None:
         "quit 10 years ago",
         "BP 92/60",
         "smoked for 40 years",
+        "turned 2 times during the night",
+        "head turned 90 degrees",
+        "when she was 5 mg short",
     ],
 )
 def test_not_ages(text: str) -> None:
@@ -599,7 +614,7 @@ NOTE_PHI = {
     ("DATE_TIME", "07/29/2019"),
     ("PERSON", "JAMES WATSON, MD"),
     ("PERSON", "Dr. Crick"),
-    ("AGE", "91"),
+    ("AGE", "91 yo"),
     ("FACILITY", "Springfield General Hospital"),
     ("DATE_TIME", "7/22"),
     ("STREET_ADDRESS", "44 Baker Street, Apt. 2, Springfield, IL 62701"),
@@ -667,7 +682,7 @@ def test_allow_list_matches_whole_spans_only() -> None:
 def test_health_recognizers_cover_each_recognizer_once() -> None:
     recognizers = health_recognizers()
     names = [type(r).__name__ for r in recognizers]
-    assert len(names) == len(set(names)) == 13
+    assert len(names) == len(set(names)) == 15
     for recognizer in recognizers:
         assert recognizer.supported_language == "en"
         assert set(recognizer.supported_entities) <= set(entities.DEFAULT_ENTITIES)
@@ -699,8 +714,215 @@ def test_analyzer_engine_keeps_metadata_and_boosts_by_context(analyzer: object) 
     text = "92-year-old F seen by Dr. Patel. Postal area 02115. Specimen 5510293."
     results = analyzer.analyze(text, language="en")  # type: ignore[attr-defined]
     by_span = {(r.entity_type, text[r.start : r.end]): r for r in results}
-    assert by_span[("AGE", "92")].recognition_metadata[AGE_METADATA_KEY] == 92
+    assert by_span[("AGE", "92-year-old")].recognition_metadata[AGE_METADATA_KEY] == 92
     assert by_span[("PERSON", "Dr. Patel")].score >= 0.85
     # a bare 5-digit number is lifted by the "postal" context word, not by itself
     assert by_span[("US_ZIP_CODE", "02115")].score >= 0.4
     assert ("US_ZIP_CODE", "5510293") not in by_span
+
+
+# ------------------------------------------------- international addresses
+
+BLOCK_RECOGNIZER = AddressBlockRecognizer()
+PLACE_RECOGNIZER = PlaceRecognizer()
+
+
+def typed(recognizer: EntityRecognizer, text: str) -> list[tuple[str, str]]:
+    """(entity, text) of each detection at or above FOUND, in text order."""
+    return [
+        (r.entity_type, text[r.start : r.end])
+        for r in analyze(recognizer, text)
+        if r.score >= FOUND
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "street"),
+    [
+        ("Timotea lives on Via dei Fiorentini 17 street.", "Via dei Fiorentini 17"),
+        ("Send it to 29 Rue de Tanger, please", "29 Rue de Tanger"),
+        ("Adres: ul. Narewska 94, Poznań", "ul. Narewska 94"),
+        ("Address: Wingertweg 126, Ependes", "Wingertweg 126"),
+        ("Kiannonkatu 98, OULU", "Kiannonkatu 98"),
+        ("The letter arrived at 760 Passauer Strasse 33 last night.", "760 Passauer Strasse 33"),
+        ("Return to Unit 4719 Box 7394 DPO AP 70942 in case of an issue.",
+         "Unit 4719 Box 7394 DPO AP 70942"),
+        ("Meet me at PSC 3294, Box 9168 APO AA 61487", "PSC 3294, Box 9168 APO AA 61487"),
+        ("Ship to USNS Saibara FPO AP 12428 today", "USNS Saibara FPO AP 12428"),
+        ("Billing address: 20789 Allika 46, Riisa", "20789 Allika 46"),
+    ],
+)  # fmt: skip
+def test_international_and_military_streets(text: str, street: str) -> None:
+    assert ("STREET_ADDRESS", street) in typed(BLOCK_RECOGNIZER, text)
+
+
+def test_address_block_pieces_are_typed() -> None:
+    text = "William Hughes\n\n20789 Allika 46\n Suite 501\n Riisa\n\n Estonia 62488"
+    assert typed(BLOCK_RECOGNIZER, text) == [
+        ("STREET_ADDRESS", "20789 Allika 46"),
+        ("STREET_ADDRESS", "Suite 501"),
+        ("LOCATION", "Riisa"),
+        ("LOCATION", "Estonia"),
+        ("US_ZIP_CODE", "62488"),
+    ]
+
+
+def test_unit_takes_the_street_line_before_it() -> None:
+    text = ">Marta Palermo\n>1072 Pohlstrasse 9\n>Suite 858\n>Börßum\n>Germany 74285"
+    found = typed(BLOCK_RECOGNIZER, text)
+    assert ("STREET_ADDRESS", "1072 Pohlstrasse 9") in found
+    assert ("LOCATION", "Börßum") in found and ("US_ZIP_CODE", "74285") in found
+
+
+def test_address_block_stops_at_labels_and_keeps_state_codes() -> None:
+    text = "ADDRESS: 2513 Hill Ln # 36A\nEagle Butte, SD 57625\nPHONE: (605)978-0783"
+    found = typed(BLOCK_RECOGNIZER, text)
+    assert ("LOCATION", "SD") not in found
+    assert not any("PHONE" in span for _, span in found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2 Tylenol 325\nBP 120/80, 5 mg daily.",
+        "Jackson-Pratt drain placed. Room 5, Suite 200 of the hospital.",
+        "THE BODY WEIGHS 171 POUNDS, MEASURING 69 INCHES FROM CROWN TO SOLE.",
+        "Plan: follow up in 2 weeks. Spring 2019 visit.",
+        "admitted to the hospital via ED on 3 units of blood",
+        "Place 2 drops in each eye",
+    ],
+)
+def test_not_addresses(text: str) -> None:
+    assert typed(BLOCK_RECOGNIZER, text) == []
+
+
+# ------------------------------------------------------------------ places
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("Mr. Pavlović flew to STAXROITH on Monday morning.", "STAXROITH"),
+        ("We moved here from Fortaleza", "Fortaleza"),
+        ("SHE LIVED IN SEATTLE BUT SHE THINKS THEY ARE WORSE HERE.", "SEATTLE"),
+        ("my friend lives in harburg", "harburg"),
+        ("i'm originally from switzerland", "switzerland"),
+        ("Slovenia leader gives order", "Slovenia"),
+        ("offices in the United Kingdom and New Zealand", "United Kingdom"),
+        ("Looking to support them in ARENDAL 4844 in its mission", "ARENDAL"),
+    ],
+)
+def test_places(text: str, place: str) -> None:
+    assert ("LOCATION", place) in typed(PLACE_RECOGNIZER, text)
+
+
+def test_place_postcode() -> None:
+    text = "to support them in Costamezzana 43015 in its mission"
+    assert ("US_ZIP_CODE", "43015") in typed(PLACE_RECOGNIZER, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He lives in a nursing home.",
+        "Lives in Assisted Living facility with his wife",
+        "admitted in March 2010",
+        "Chad reports chest pain; turkey sandwich for lunch",  # ambiguous countries
+        "returned to the ED in stable condition",
+    ],
+)
+def test_not_places(text: str) -> None:
+    assert typed(PLACE_RECOGNIZER, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("ZIP: 3962", "3962"), ("ZIP: 394 13", "394 13"), ("Postcode: 7412 SL", "7412 SL"),
+     ("ZIP: 75534-030", "75534-030"), ("ZIP: B0J 2H0", "B0J 2H0")],
+)  # fmt: skip
+def test_labelled_foreign_postcodes(text: str, code: str) -> None:
+    assert found(ZIP_RECOGNIZER, text) == [code]
+
+
+# ---------------------------------------------- cards, phones, years, companies
+
+CARD_RECOGNIZER = CardNumberRecognizer()
+PHONE_RECOGNIZER = ContextPhoneRecognizer()
+YEAR_RECOGNIZER = EventYearRecognizer()
+COMPANY_RECOGNIZER = CompanyRecognizer()
+
+
+def test_card_numbers_need_luhn_and_a_card_word() -> None:
+    assert found(CARD_RECOGNIZER, "My card 4131034282458809939 is expiring") == [
+        "4131034282458809939"
+    ]
+    assert found(CARD_RECOGNIZER, "What is the limit for card 501864667909?") == ["501864667909"]
+    assert found(CARD_RECOGNIZER, "My card 4131034282458809938 is expiring") == []  # Luhn
+    assert found(CARD_RECOGNIZER, "Accession 4131034282458809939 received") == []  # no word
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("I would like to stop receiving messages to 0489 25 37 29", "0489 25 37 29"),
+        ("Name: Sieda Batukayev Phone: (99) 645-791", "(99) 645-791"),
+        ("order but didn't get any message on my registered 668 5702.", "668 5702"),
+        ("They're not answering at 71-33-52-22", "71-33-52-22"),
+        ("416 60 039 office +46 (0)8 928 571 38 fax", "416 60 039"),
+        ("fax +447700677662 mobile", "+447700677662"),
+    ],
+)
+def test_phone_numbers_in_context(text: str, phone: str) -> None:
+    assert phone in found(PHONE_RECOGNIZER, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["BP 120/80, HR 88, RR 16", "Seen 12-10-2019 for follow up", "MRN 1234567 on file",
+     "Call 911 if worse", "platelets 250 000 today", "5 mg twice daily for 10 days"],
+)  # fmt: skip
+def test_not_phone_numbers(text: str) -> None:
+    assert found(PHONE_RECOGNIZER, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "year"),
+    [
+        ("The orchestra was founded in 1977. Since then", "1977"),
+        ("Title VII of the Civil Rights Act of 1974 protects", "1974"),
+        ("which later became Zillow in 2014.", "2014"),
+        ("Zoolander is a 2017 Polish action-comedy film", "2017"),
+    ],
+)
+def test_event_years(text: str, year: str) -> None:
+    assert found(YEAR_RECOGNIZER, text) == [year]
+
+
+@pytest.mark.parametrize(
+    "text", ["Hemoglobin 1977 noted", "weight 2014 g at birth", "gave 1000 units of heparin"]
+)
+def test_not_event_years(text: str) -> None:
+    assert found(YEAR_RECOGNIZER, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "company"),
+    [
+        ("I work for 48 Factoring Inc", "48 Factoring Inc"),
+        ("The Shepherd Ltd. Orchestra was founded", "Shepherd Ltd."),
+        ("according to Palantir Technologies today", "Palantir Technologies"),
+        ("The Jones, Smith and Davis Orchestra", "Jones, Smith and Davis"),
+        ("Acme GmbH shipped it", "Acme GmbH"),
+    ],
+)
+def test_companies(text: str, company: str) -> None:
+    assert found(COMPANY_RECOGNIZER, text) == [company]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["She attends a Support Group weekly", "Blood Bank notified", "Group B strep positive",
+     "seen by the Medical Group"],
+)  # fmt: skip
+def test_not_companies(text: str) -> None:
+    assert found(COMPANY_RECOGNIZER, text) == []

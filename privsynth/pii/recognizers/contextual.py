@@ -1,0 +1,258 @@
+"""Identifiers that need a checksum or a context word: card numbers, phone numbers in
+national formats, years of events, and company names.
+
+* :class:`CardNumberRecognizer` -- a 12-19 digit number that passes the Luhn check
+  with a card word before it on its line ("my card 4131034282458809939");
+  Presidio's own recognizer only knows the issuers' prefixes.
+* :class:`ContextPhoneRecognizer` -- digit groups in any national format ("0489 25
+  37 29", "(99) 645-791", "668 5702", "+447700677662") after a phone word ("Phone:",
+  "call me at", "messages to") or before "office"/"fax"/"mobile".
+* :class:`EventYearRecognizer` -- a year after a phrase that dates an event
+  ("founded in 1977", "Act of 1974", "later became X in 2014"). Safe Harbor keeps
+  years, so reporting them costs nothing there; other policies may drop them.
+* :class:`CompanyRecognizer` -- capitalised words before a company form ("Johnson
+  Inc.", "Shepherd Ltd.", "Palantir Technologies"), and three surnames in the form
+  of a firm ("Jones, Smith and Davis").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, Final
+
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+from privsynth.pii import entities
+from privsynth.pii.recognizers._base import compile_pattern, make_result, words
+from privsynth.pii.recognizers._lexicon import name_lexicon
+from privsynth.pii.recognizers.gazetteer import is_english_word
+from privsynth.pii.recognizers.identifiers import luhn_valid
+
+if TYPE_CHECKING:
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+#: how far before a number its context word may be (same line only)
+CONTEXT_CHARS: Final = 48
+
+
+def _context_before(text: str, start: int, pattern: object) -> bool:
+    """Whether ``pattern`` matches in the same-line window before ``start``."""
+    window = max(text.rfind("\n", 0, start) + 1, start - CONTEXT_CHARS)
+    return pattern.search(text, window, start) is not None  # type: ignore[attr-defined]
+
+
+class _Recognizer(EntityRecognizer):
+    """An EntityRecognizer with one entity and nothing to load."""
+
+    ENTITY: ClassVar[str]
+
+    def __init__(self, supported_language: str = "en", context: list[str] | None = None) -> None:
+        super().__init__(
+            supported_entities=[self.ENTITY],
+            name=type(self).__name__,
+            supported_language=supported_language,
+            context=context or [],
+        )
+
+    def load(self) -> None:
+        """Nothing to load: the patterns are module constants."""
+
+
+# ------------------------------------------------------------------ cards
+
+_CARD_NUMBER_RE = compile_pattern(r"(?<![\w-])\d{12,19}(?![\w-])")
+_CARD_WORD_RE = compile_pattern(
+    r"\b(?i:card|credit|debit|visa|mastercard|master[ \t]card|amex|american[ \t]express"
+    r"|discover|maestro|cc|cvv|card[ \t]?holder)\b"
+)
+
+
+class CardNumberRecognizer(_Recognizer):
+    """Luhn-valid 12-19 digit numbers with a card word before them on the line."""
+
+    ENTITY: ClassVar[str] = entities.CREDIT_CARD
+    SCORE: ClassVar[float] = 0.85
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        """Card numbers of ``text``."""
+        if entities and self.ENTITY not in entities:
+            return []
+        results = []
+        for match in _CARD_NUMBER_RE.finditer(text):
+            if luhn_valid(match.group()) and _context_before(text, match.start(), _CARD_WORD_RE):
+                results.append(
+                    make_result(self, match.start(), match.end(), self.SCORE, "card_context")
+                )
+        return results
+
+
+# ----------------------------------------------------------------- phones
+
+_PHONE_CANDIDATE_RE = compile_pattern(
+    r"(?<![\w+/.,:-])\+\d{8,15}(?!\d)"
+    r"|(?<![\w+/.,:-])(?:\+\d{1,3}[ .-]?(?:\(0\)[ .-]?)?|00\d{1,3}[ .-])?(?:\(\d{1,4}\)[ .-]?)?"
+    r"\d{1,4}(?:[ .-]\d{1,8}){0,4}(?![\w/]|[.,:-]\d)"
+)
+_PHONE_WORD_RE = compile_pattern(
+    r"\b(?i:phone|telephone|tel|ph|mobile|cell|cellphone|fax|pager|call|calls|called|text"
+    r"|reach|dial|contact|number|messages?|answering|registered|whatsapp|sms)\b[^\d\n]*\Z"
+)
+_PHONE_AFTER_RE = compile_pattern(r"[ \t]*\(?(?i:office|fax|mobile|cell|home|work|direct|tel)\b")
+_DATE_LIKE_RE = compile_pattern(r"\d{1,4}[-./]\d{1,2}[-./]\d{1,4}")
+
+
+class ContextPhoneRecognizer(_Recognizer):
+    """Phone numbers of any national format next to a phone word, and "+" numbers."""
+
+    ENTITY: ClassVar[str] = entities.PHONE_NUMBER
+    SCORE: ClassVar[float] = 0.6
+    MIN_DIGITS: ClassVar[int] = 7
+    MAX_DIGITS: ClassVar[int] = 15
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        """Phone numbers of ``text``."""
+        if entities and self.ENTITY not in entities:
+            return []
+        results = []
+        for match in _PHONE_CANDIDATE_RE.finditer(text):
+            number = match.group()
+            digits = sum(c.isdigit() for c in number)
+            if not self.MIN_DIGITS <= digits <= self.MAX_DIGITS:
+                continue
+            if _DATE_LIKE_RE.fullmatch(number):
+                continue  # "12-10-2019" is a date
+            international = number.startswith("+") and digits >= 10
+            if (
+                international
+                or _context_before(text, match.start(), _PHONE_WORD_RE)
+                or _PHONE_AFTER_RE.match(text, match.end())
+            ):
+                results.append(
+                    make_result(self, match.start(), match.end(), self.SCORE, "phone_context")
+                )
+        return results
+
+
+# ------------------------------------------------------------------ years
+
+_EVENT_YEAR_RE = compile_pattern(
+    r"\b(?i:founded|established|formed|created|incorporated|opened|built|born|married"
+    r"|died|published|released|graduated|began|started|launched|acquired|became[^.\n]{0,60}?"
+    r"|act[ \t]+of|class[ \t]+of|since|until|in[ \t]+the[ \t]+year)"
+    r"(?:[ \t]+(?i:in|on|of))?[ \t]+\K(?:1[5-9]\d{2}|20\d{2})(?![\d/-]|[.,]\d)"
+)
+_A_YEAR_RE = compile_pattern(
+    r"\b(?:[Aa]|[Tt]he|[Hh]is|[Hh]er|[Ii]ts)[ \t]+\K(?:1[5-9]\d{2}|20\d{2})(?=[ \t]+\p{Lu}\p{Ll})"
+)
+
+
+def is_event_year(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is a year that a dating phrase precedes; the filters
+    keep such a year when the NER model, not this module, reported it."""
+    window = max(0, start - 80)
+    return any(
+        m.span() == (start, end)
+        for pattern in (_EVENT_YEAR_RE, _A_YEAR_RE)
+        for m in pattern.finditer(text, window, min(len(text), end + 12))
+    )
+
+
+class EventYearRecognizer(_Recognizer):
+    """Years dated by their context ("founded in 1977", "a 2017 Polish film")."""
+
+    ENTITY: ClassVar[str] = entities.DATE_TIME
+    SCORE: ClassVar[float] = 0.6
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        """Event years of ``text``."""
+        if entities and self.ENTITY not in entities:
+            return []
+        results = [
+            make_result(self, m.start(), m.end(), self.SCORE, "event_year")
+            for pattern in (_EVENT_YEAR_RE, _A_YEAR_RE)
+            for m in pattern.finditer(text)
+        ]
+        return results
+
+
+# -------------------------------------------------------------- companies
+
+# legal forms: a company whatever the words before them
+_LEGAL_FORMS = words(
+    "Inc Inc. Incorporated LLC L.L.C. LLP Ltd Ltd. Limited GmbH AG PLC plc Corp Corp. "
+    "Corporation Co. S.A. SA S.p.A. SpA BV B.V. NV N.V. Oy AB ASA KG SE Pty Pte"
+)
+# words that end company names but also everyday phrases ("Support Group"): the
+# name before them must hold a word that is not an everyday word
+_NAME_ENDINGS = words(
+    "Group Holdings Technologies Technology Partners Associates Industries Enterprises "
+    "Solutions Systems Consulting Capital Ventures Labs Networks Software Analytics "
+    "Communications Media Brands Foods Motors Airlines Bank Insurance Company Co"
+)
+_FORMS = sorted({*_LEGAL_FORMS, *_NAME_ENDINGS}, key=len, reverse=True)
+# the form first (rare), then the capitalised name in the few words before it
+_FORM_RE = compile_pattern(
+    r"(?P<form>(?:&|\band)[ \t]+Sons|\b(?:"
+    + "|".join(w.replace(".", r"\.") for w in _FORMS)
+    + r"))(?![\p{L}\d])(?<!\.)\.?"
+)
+_COMPANY_NAME_BEFORE_RE = compile_pattern(
+    r"(?<![\p{L}\d'’&.-])(?P<name>(?:\d+[ \t]+)?\p{Lu}[\p{L}\d&'’.-]*"
+    r"(?:[ \t]+(?:&[ \t]+)?\p{Lu}[\p{L}\d&'’.-]*){0,3}),?[ \t]+\Z"
+)
+_FIRM_RE = compile_pattern(
+    r"(?<![\p{L}'’-])(?P<a>\p{Lu}\p{Ll}+),[ \t]+(?P<b>\p{Lu}\p{Ll}+),?[ \t]+(?:and|&)[ \t]+"
+    r"(?P<c>\p{Lu}\p{Ll}+)(?![\p{L}'’-])"
+)
+_LEGAL_KEYS: Final = frozenset(w.rstrip(".").lower() for w in _LEGAL_FORMS) | {"sons"}
+_NOT_COMPANY_START: Final = frozenset(
+    words("the a an of for and in at by to with from our my your his her their this that")
+)
+
+
+class CompanyRecognizer(_Recognizer):
+    """Company names by their legal form or name ending, and "X, Y and Z" firms."""
+
+    ENTITY: ClassVar[str] = entities.ORGANIZATION
+    LEGAL_SCORE: ClassVar[float] = 0.7
+    ENDING_SCORE: ClassVar[float] = 0.55
+    FIRM_SCORE: ClassVar[float] = 0.6
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        """Company names of ``text``."""
+        if entities and self.ENTITY not in entities:
+            return []
+        results = []
+        for form_match in _FORM_RE.finditer(text):
+            window = max(text.rfind("\n", 0, form_match.start()) + 1, form_match.start() - 80)
+            match = _COMPANY_NAME_BEFORE_RE.search(text, window, form_match.start())
+            if match is None:
+                continue
+            name_words = match.group("name").split()
+            while name_words and name_words[0].lower() in _NOT_COMPANY_START:
+                name_words.pop(0)
+            if not name_words:
+                continue
+            start = match.start("name") + match.group("name").index(name_words[0])
+            form = form_match.group("form").rstrip(".").split()[-1].lower()
+            if form in _LEGAL_KEYS:
+                score = self.LEGAL_SCORE
+            elif all(is_english_word(w) for w in name_words):
+                continue  # "Support Group", "Blood Bank"
+            else:
+                score = self.ENDING_SCORE
+            results.append(make_result(self, start, form_match.end(), score, "company_form"))
+        lexicon = name_lexicon()
+        for match in _FIRM_RE.finditer(text):
+            if all(lexicon.is_last(match.group(g)) for g in ("a", "b", "c")):
+                results.append(
+                    make_result(self, match.start(), match.end(), self.FIRM_SCORE, "firm")
+                )
+        return results
