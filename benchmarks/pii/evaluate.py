@@ -96,12 +96,12 @@ def vanilla_batch_system(batch_size: int) -> Analyze:
     return analyze
 
 
-def privsynth_system() -> Analyze:
+def privsynth_system(n_process: int = 1) -> Analyze:
     """privsynth's detector through its batch interface (imported lazily)."""
     offline_presidio()
-    from privsynth.pii.engine import PIIDetector
+    from privsynth.pii.engine import DetectorConfig, PIIDetector
 
-    detector = PIIDetector()
+    detector = PIIDetector(DetectorConfig(n_process=n_process))
 
     def analyze(texts: Sequence[str]) -> list[list[Span]]:
         return [_spans(found) for found in detector.analyze_batch(list(texts))]
@@ -117,7 +117,11 @@ def make_system(name: str, batch_size: int) -> Analyze:
         return vanilla_batch_system(batch_size)
     if name == "privsynth":
         return privsynth_system()
-    raise SystemExit(f"unknown system {name!r} (vanilla, vanilla-batch, privsynth)")
+    if name.startswith("privsynth-") and name.endswith("proc"):
+        return privsynth_system(int(name.removeprefix("privsynth-").removesuffix("proc")))
+    raise SystemExit(
+        f"unknown system {name!r} (vanilla, vanilla-batch, privsynth, privsynth-<N>proc)"
+    )
 
 
 def timed_run(

@@ -10,6 +10,7 @@ where it is far less prone to calling every header an organisation.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import multiprocessing
 from collections.abc import Iterable, Iterator, Sequence
@@ -126,6 +127,7 @@ class PIIDetector:
         self.config = config or DetectorConfig()
         self._allow = frozenset(term.casefold() for term in self.config.allow_list)
         self._entities: list[str] | None = None
+        self._pool: ProcessPoolExecutor | None = None
 
     @property
     def _engine(self) -> Any:
@@ -143,9 +145,26 @@ class PIIDetector:
         """Like :meth:`analyze_batch`, streaming (for large files); with ``n_process`` > 1
         chunks of texts are analysed in worker processes, results kept in order."""
         if self.config.n_process > 1:
-            yield from _parallel(self.config, texts)
+            for results in self._workers().map(_analyze_chunk, _chunks(texts)):
+                yield from results
             return
         yield from self._iter_serial(texts)
+
+    def _workers(self) -> ProcessPoolExecutor:
+        """Worker processes, started once per detector (each loads the models once)."""
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(
+                self.config.n_process, context, _start_worker, (self.config,)
+            )
+            atexit.register(self._pool.shutdown, cancel_futures=True)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes, if any."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
     def _iter_serial(self, texts: Iterable[str]) -> Iterator[list[Detection]]:
         engine = self._engine
@@ -212,10 +231,3 @@ def _chunks(texts: Iterable[str]) -> Iterator[list[str]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def _parallel(config: DetectorConfig, texts: Iterable[str]) -> Iterator[list[Detection]]:
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(config.n_process, context, _start_worker, (config,)) as pool:
-        for results in pool.map(_analyze_chunk, _chunks(texts)):
-            yield from results
