@@ -160,11 +160,26 @@ class DistanceToClosestRecord(Metric):
             median_dcr_holdout=float(np.median(holdout_eq)),
             p5_dcr_train=float(np.percentile(train_eq, 5)),
             p5_dcr_holdout=float(np.percentile(holdout_eq, 5)),
+            histogram=_histogram(train_eq, holdout_eq),
             n_queries=len(picks),
             n_train=len(data.real),
             n_holdout=len(holdout),
             queries_subsampled=len(picks) < len(data.synthetic),
         )
+
+
+def _histogram(
+    to_train: npt.NDArray[np.float64], to_holdout: npt.NDArray[np.float64], bins: int = 30
+) -> dict[str, list[float]]:
+    """Counts of distances to training and to holdout rows on shared bins (aggregates
+    only: the report plots them)."""
+    top = float(np.percentile(np.r_[to_train, to_holdout], 99)) or 1.0
+    edges = np.linspace(0.0, top, bins + 1)
+    return {
+        "edges": edges.tolist(),
+        "train": np.histogram(np.clip(to_train, 0, top), edges)[0].astype(float).tolist(),
+        "holdout": np.histogram(np.clip(to_holdout, 0, top), edges)[0].astype(float).tolist(),
+    }
 
 
 @METRICS.register("nndr")

@@ -41,10 +41,12 @@ from privsynth.evaluation.distances import (
     nearest_distances,
     subsample,
 )
-from privsynth.evaluation.stats import auc_delong_ci, tpr_at_fpr
+from privsynth.evaluation.stats import auc_delong_ci, roc_points, tpr_at_fpr
 
 #: FPR levels at which TPR is reported (keys of ``tpr_at_fpr``)
 FPR_LEVELS = (0.01, 0.001)
+#: points of the ROC curve kept for the report (log-spaced false-positive rates)
+ROC_POINTS = 40
 #: bandwidth grid, as multiples of the median nearest-neighbour distance
 BANDWIDTH_FACTORS = 2.0 ** (np.arange(-8, 0) / 2.0)
 #: rows used to cross-validate a bandwidth
@@ -88,12 +90,16 @@ def _split(
 
 
 def summarise(scores: npt.NDArray[np.float64], labels: npt.NDArray[np.bool_]) -> dict[str, Any]:
-    """AUC with its DeLong 95% interval and TPR at the reported FPR levels."""
+    """AUC with its DeLong 95% interval, TPR at the reported FPR levels, and the ROC
+    curve on a log-spaced FPR grid (for the report's plot; aggregate rates only)."""
     auc, low, high = auc_delong_ci(scores, labels)
+    fpr, tpr = roc_points(scores, labels)
+    grid = np.r_[0.0, np.logspace(-3, 0, ROC_POINTS - 1)]
     return {
         "auc": auc,
         "auc_ci": [low, high],
         "tpr_at_fpr": {str(f): tpr_at_fpr(scores, labels, f) for f in FPR_LEVELS},
+        "roc": {"fpr": grid.tolist(), "tpr": np.interp(grid, fpr, tpr).tolist()},
     }
 
 

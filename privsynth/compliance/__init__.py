@@ -1,0 +1,1 @@
+"""Compliance: policies as data, audits against them, and the HTML/JSON report."""

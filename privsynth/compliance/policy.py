@@ -1,0 +1,177 @@
+"""Policies as data: each criterion names the measurement it reads, a threshold, a
+direction and a citation, so a privacy officer can read, adjust and extend them.
+
+A criterion's ``metric`` is a ``/``-separated path into the audit document (e.g.
+``privacy/singling_out/ci/1`` for the upper bound of the singling-out risk). Built-in
+policies live in the repository's ``policies/`` folder (installed under
+``share/privsynth/policies``); any YAML file path works too.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from privsynth.errors import PrivsynthError
+
+Direction = Literal["max", "min"]
+
+
+class PolicyError(PrivsynthError):
+    """A policy file is missing, malformed or names an unknown policy."""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """``value(metric) <= threshold`` (direction max) or ``>= threshold`` (min)."""
+
+    id: str
+    metric: str
+    threshold: float
+    direction: Direction
+    citation: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    title: str
+    description: str
+    criteria: tuple[Criterion, ...]
+    requires_expert_signature: bool = False
+    manual_attestations: tuple[str, ...] = ()
+    source: str = ""
+
+
+def policy_dirs() -> list[Path]:
+    """Where built-in policies are looked up, in order."""
+    found = []
+    if os.environ.get("PRIVSYNTH_POLICY_DIR"):
+        found.append(Path(os.environ["PRIVSYNTH_POLICY_DIR"]))
+    found.append(Path(__file__).resolve().parents[2] / "policies")  # source checkout
+    found.append(Path(sys.prefix) / "share" / "privsynth" / "policies")  # installed wheel
+    return found
+
+
+def builtin_policies() -> list[str]:
+    """Names of the policies found in :func:`policy_dirs`."""
+    names = {p.stem for d in policy_dirs() if d.is_dir() for p in d.glob("*.yaml")}
+    return sorted(names)
+
+
+def load_policy(name_or_path: str | Path) -> Policy:
+    """A built-in policy by name, or a policy file by path; validated."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        candidates = [d / f"{name_or_path}.yaml" for d in policy_dirs()]
+        path = next((c for c in candidates if c.is_file()), path)
+    if not path.is_file():
+        raise PolicyError(
+            f"unknown policy {str(name_or_path)!r}",
+            hint=f"use one of: {', '.join(builtin_policies()) or 'none found'}, or a YAML path",
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise PolicyError(f"policy file {path} is not valid UTF-8 YAML") from None
+    return _parse(raw, str(path))
+
+
+def _parse(raw: Any, source: str) -> Policy:
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("criteria"), list)
+        or not raw["criteria"]
+    ):
+        raise PolicyError(f"policy {source} needs a non-empty `criteria:` list")
+    for key in ("name", "title"):
+        if not isinstance(raw.get(key), str):
+            raise PolicyError(f"policy {source} needs a `{key}:` string")
+    criteria = tuple(_criterion(item, index, source) for index, item in enumerate(raw["criteria"]))
+    ids = [c.id for c in criteria]
+    if len(set(ids)) != len(ids):
+        raise PolicyError(f"policy {source} repeats a criterion id", hint="make ids unique")
+    return Policy(
+        name=raw["name"],
+        title=raw["title"],
+        description=str(raw.get("description", "")).strip(),
+        criteria=criteria,
+        requires_expert_signature=bool(raw.get("requires_expert_signature", False)),
+        manual_attestations=tuple(str(a) for a in raw.get("manual_attestations", ())),
+        source=source,
+    )
+
+
+def _criterion(item: Any, index: int, source: str) -> Criterion:
+    where = f"policy {source}, criterion {index + 1}"
+    if not isinstance(item, dict):
+        raise PolicyError(f"{where} must be a mapping")
+    missing = [k for k in ("id", "metric", "threshold", "direction", "citation") if k not in item]
+    if missing:
+        raise PolicyError(f"{where} lacks {', '.join(missing)}")
+    threshold = item["threshold"]
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        raise PolicyError(f"{where}: threshold must be a number")
+    if not math.isfinite(threshold):
+        raise PolicyError(f"{where}: threshold must be finite")
+    if item["direction"] not in ("max", "min"):
+        raise PolicyError(f"{where}: direction must be 'max' or 'min'")
+    return Criterion(
+        id=str(item["id"]),
+        metric=str(item["metric"]),
+        threshold=float(threshold),
+        direction=item["direction"],
+        citation=str(item["citation"]),
+        description=str(item.get("description", "")),
+    )
+
+
+def lookup(document: dict[str, Any], path: str) -> Any:
+    """The value at a ``/``-separated path (list indexes as numbers); None if absent."""
+    node: Any = document
+    for part in path.split("/"):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def judge(policy: Policy, document: dict[str, Any]) -> dict[str, Any]:
+    """Each criterion's value, threshold and verdict; a missing value fails (closed)."""
+    results = []
+    for criterion in policy.criteria:
+        value = lookup(document, criterion.metric)
+        number = (
+            float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
+        if number is None or not math.isfinite(number):
+            passed, note = False, "not measured (fails closed)"
+        elif criterion.direction == "max":
+            passed, note = number <= criterion.threshold, ""
+        else:
+            passed, note = number >= criterion.threshold, ""
+        results.append({
+            "id": criterion.id, "metric": criterion.metric, "value": number,
+            "threshold": criterion.threshold, "direction": criterion.direction,
+            "passed": bool(passed), "citation": criterion.citation,
+            "description": criterion.description, "note": note,
+        })  # fmt: skip
+    return {
+        "name": policy.name,
+        "title": policy.title,
+        "description": policy.description,
+        "passed": all(r["passed"] for r in results),
+        "criteria": results,
+        "requires_expert_signature": policy.requires_expert_signature,
+        "manual_attestations": list(policy.manual_attestations),
+    }
