@@ -227,3 +227,21 @@ def evaluation_summary(document: dict[str, Any], output: Path) -> None:
     out.print(table)
     for name, reason in document.get("skipped", {}).items():
         warn(f"{name} skipped: {reason}")
+
+
+def audit_summary(document: dict[str, Any], html_path: Path, json_path: Path) -> None:
+    """Each policy's verdict and its failed criteria."""
+    for policy in document["policies"]:
+        verdict = "[green]PASSED[/]" if policy["passed"] else "[red]FAILED[/]"
+        out.print(f"{verdict} {policy['title']}")
+        for criterion in policy["criteria"]:
+            if not criterion["passed"]:
+                value = criterion["value"]
+                shown = "not measured" if value is None else f"{value:.4g}"
+                bound = "<=" if criterion["direction"] == "max" else ">="
+                out.print(
+                    f"    {criterion['id']}: {shown} (needs {bound} {criterion['threshold']:g})"
+                )
+        if policy.get("requires_expert_signature"):
+            out.print("    an expert must still review and sign this determination")
+    out.print(f"report: {html_path}  json: {json_path}")

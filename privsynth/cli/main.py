@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,11 +23,18 @@ from privsynth.errors import ConfigurationError, PrivsynthError
 from privsynth.io import table_format
 from privsynth.ledger import ENV_VAR, Ledger, default_ledger_path
 
+if TYPE_CHECKING:
+    from privsynth.compliance.audit import AuditInputs
+    from privsynth.compliance.policy import Policy
+    from privsynth.pipeline import SynthesisResult
+
 # kept in step with privsynth.pipeline / privsynth.schema.infer, which import JAX and pandas
 # lazily (inside the commands) so that `privsynth budget show` starts fast
 DISCOVERY_SHARE = 0.1
 DEFAULT_MIN_COUNT = 10
 GENERATOR_NAMES = "mst"
+#: exit status of an audit in which a policy failed
+AUDIT_FAILED = 5
 
 app = typer.Typer(
     name="privsynth",
@@ -95,13 +103,24 @@ def synthesize(
         float, typer.Option(help="share of ε for discovering undeclared domains")
     ] = DISCOVERY_SHARE,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
+    audit_policy: Annotated[
+        list[str] | None,
+        typer.Option("--audit", help="also audit the output against this policy (repeatable)"),
+    ] = None,
+    holdout: Annotated[
+        Path | None, typer.Option(help="real rows kept out of INPUT, for the audit's attacks")
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="column to predict in the audit")] = None,
+    report_dir: Annotated[
+        Path | None, typer.Option(help="audit report folder (default: OUTPUT.report/)")
+    ] = None,
 ) -> None:
     """Synthesize INPUT under (ε, δ)-DP; the spend is checked against and recorded in the ledger."""
     from privsynth.pipeline import SynthesisConfig, run_synthesis
 
-    target = output or Path.cwd() / f"{input_path.stem}.synthetic{_suffix(input_path)}"
-    table_format(target)
-    if input_path.exists() and target.resolve() == input_path.resolve():
+    target_path = output or Path.cwd() / f"{input_path.stem}.synthetic{_suffix(input_path)}"
+    table_format(target_path)
+    if input_path.exists() and target_path.resolve() == input_path.resolve():
         raise ConfigurationError("the output would overwrite the input", hint="choose another -o")
     config = SynthesisConfig(
         epsilon=epsilon,
@@ -114,13 +133,47 @@ def synthesize(
         discovery_share=discovery_share,
     )
     book = Ledger(ledger)
+    policies = _load_policies(audit_policy or [], holdout)  # before any budget is spent
     with console.progress_display(not quiet) as progress:
         result = run_synthesis(
-            input_path, config, schema=schema, ledger=book, output=target, progress=progress
+            input_path, config, schema=schema, ledger=book, output=target_path, progress=progress
         )
     for message in result.warnings:
         console.warn(message)
     console.synthesis_summary(result, book)
+    if policies:
+        folder = report_dir or target_path.with_name(target_path.name + ".report")
+        _audit_synthesis(input_path, result, book, policies, holdout, target, folder)
+
+
+def _load_policies(names: list[str], holdout: Path | None) -> list[Policy]:
+    from privsynth.compliance.policy import load_policy
+
+    if holdout is not None and not holdout.is_file():
+        raise ConfigurationError(f"holdout file {holdout} does not exist", hint="check --holdout")
+    return [load_policy(name) for name in names]
+
+
+def _audit_synthesis(
+    input_path: Path,
+    result: SynthesisResult,
+    book: Ledger,
+    policies: list[Policy],
+    holdout: Path | None,
+    target: str | None,
+    folder: Path,
+) -> None:
+    from privsynth.compliance.audit import AuditInputs
+    from privsynth.io import read_table
+
+    missing = result.schema.missing_values
+    inputs = AuditInputs(
+        real=read_table(input_path, missing), synthetic=result.data,
+        holdout=read_table(holdout, missing) if holdout else None, schema=result.schema,
+        target=target, sources={"real": input_path, "synthetic": result.output or result.data},
+        ledger=book, dataset=result.dataset, run_id=result.run_id,
+    )  # fmt: skip
+    _audit_and_report(inputs, policies, folder)
 
 
 def _suffix(path: Path) -> str:
@@ -257,6 +310,68 @@ def _write_json(path: Path, document: object) -> None:
 
     with atomic_path(path) as temp:
         temp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+@app.command()
+def audit(
+    real: Annotated[Path, typer.Option(help="the real rows the generator was trained on")],
+    synthetic: Annotated[Path, typer.Option(help="the synthetic rows")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="report folder")],
+    policy: Annotated[list[str], typer.Option(help="policy name or YAML file (repeatable)")],
+    holdout: Annotated[
+        Path | None, typer.Option(help="real rows never used for training (privacy controls)")
+    ] = None,
+    schema: Annotated[Path | None, typer.Option(help="schema (column kinds and roles)")] = None,
+    target: Annotated[str | None, typer.Option(help="column to predict (utility)")] = None,
+    quasi_identifiers: Annotated[
+        str | None, typer.Option(help="comma-separated quasi-identifier columns")
+    ] = None,
+    sensitive: Annotated[str | None, typer.Option(help="comma-separated sensitive columns")] = None,
+    ledger: LedgerOption = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="dataset in the ledger (privacy accounting)")
+    ] = None,
+    run_id: Annotated[str | None, typer.Option(help="run id (or prefix) in the ledger")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the evaluation's sampling")] = 0,
+) -> None:
+    """Judge synthetic data against compliance policies; write report.html and report.json.
+
+    Exits with status 5 when a policy fails, so pipelines can gate on it."""
+    from privsynth.compliance.audit import AuditInputs
+    from privsynth.compliance.policy import load_policy
+    from privsynth.io import read_table
+    from privsynth.schema import load_schema
+
+    policies = [load_policy(name) for name in policy]
+    loaded = load_schema(schema) if schema else None
+    missing = loaded.missing_values if loaded else ("",)
+    frames = {
+        "real": read_table(real, missing),
+        "synthetic": read_table(synthetic, missing),
+        **({"holdout": read_table(holdout, missing)} if holdout else {}),
+    }
+    inputs = AuditInputs(
+        real=frames["real"], synthetic=frames["synthetic"], holdout=frames.get("holdout"),
+        schema=loaded, target=target, quasi_identifiers=_names(quasi_identifiers),
+        sensitive=_names(sensitive),
+        sources={"real": real, "synthetic": synthetic, **({"holdout": holdout} if holdout else {})},
+        ledger=Ledger(ledger) if (ledger or dataset) else None,
+        dataset=dataset, run_id=run_id, seed=seed,
+    )  # fmt: skip
+    _audit_and_report(inputs, policies, output)
+
+
+def _audit_and_report(inputs: AuditInputs, policies: Sequence[Policy], output: Path) -> None:
+    from privsynth.compliance.audit import run_audit
+    from privsynth.compliance.report import write_report
+
+    with console.progress_display() as progress:
+        document, data = run_audit(inputs, policies, progress)
+        progress("writing the report")
+        json_path, html_path = write_report(document, data, output)
+    console.audit_summary(document, html_path, json_path)
+    if not document["passed"]:
+        raise typer.Exit(AUDIT_FAILED)
 
 
 @budget_app.command("set")

@@ -87,11 +87,11 @@ def _place(
 ) -> None:
     if isinstance(outcome, MetricResult):
         section = "privacy" if name in PRIVACY_METRICS else _section_of(name)
-        document[section][name] = _clean(outcome.to_dict())
+        document[section][name] = clean(outcome.to_dict())
     elif isinstance(outcome, RiskResult):
-        document["privacy"][name] = _clean(outcome.to_dict())
+        document["privacy"][name] = clean(outcome.to_dict())
     else:
-        document["privacy"][name] = _clean(outcome)
+        document["privacy"][name] = clean(outcome)
 
 
 def _section_of(name: str) -> str:
@@ -112,12 +112,12 @@ def _inputs(data: EvaluationData) -> dict[str, Any]:
     }
 
 
-def _clean(value: Any) -> Any:
+def clean(value: Any) -> Any:
     """JSON-safe: NaN and infinities become None, tuples lists, numpy scalars floats."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [clean(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, str):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

@@ -1,0 +1,78 @@
+"""An audit: the evaluation a set of policies needs, the checks, provenance, verdicts.
+
+The document keeps the evaluation's sections at the top level (so a criterion's path
+``privacy/singling_out/ci/1`` reads the evaluation directly) and adds ``checks``,
+``provenance``, ``policies`` and the overall ``passed``. Everything in it is an
+aggregate or public: no record of the real data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from privsynth.compliance.checks import compliance_checks
+from privsynth.compliance.policy import Policy, judge
+from privsynth.compliance.provenance import privacy_from_ledger, provenance
+from privsynth.evaluation.data import EvaluationData
+from privsynth.evaluation.report import evaluate
+from privsynth.ledger import Ledger
+from privsynth.schema import Schema
+
+DOCUMENT_VERSION = 1
+
+
+@dataclass
+class AuditInputs:
+    """The tables, what is known about them, and where their privacy was accounted."""
+
+    real: pd.DataFrame
+    synthetic: pd.DataFrame
+    holdout: pd.DataFrame | None = None
+    schema: Schema | None = None
+    target: str | None = None
+    quasi_identifiers: Sequence[str] | None = None
+    sensitive: Sequence[str] | None = None
+    sources: dict[str, str | Path | pd.DataFrame] = field(default_factory=dict)
+    ledger: Ledger | None = None
+    dataset: str | None = None
+    run_id: str | None = None
+    seed: int = 0
+
+    def evaluation_data(self) -> EvaluationData:
+        return EvaluationData.build(
+            self.real, self.synthetic, self.holdout, schema=self.schema, target=self.target,
+            quasi_identifiers=self.quasi_identifiers, sensitive=self.sensitive, seed=self.seed,
+        )  # fmt: skip
+
+
+def run_audit(
+    inputs: AuditInputs,
+    policies: Sequence[Policy],
+    progress: Callable[[str], None] = lambda _: None,
+) -> tuple[dict[str, Any], EvaluationData]:
+    """The audit document (and the evaluation data, for the report's figures)."""
+    data = inputs.evaluation_data()
+    document: dict[str, Any] = {"document_version": DOCUMENT_VERSION}
+    document.update(evaluate(data, progress=progress))
+    progress("scanning the synthetic data for residual PII")
+    document["checks"] = compliance_checks(inputs.synthetic, inputs.schema)
+    document["provenance"] = provenance(
+        inputs.sources or {"real": inputs.real, "synthetic": inputs.synthetic},
+        inputs.schema,
+        _privacy(inputs),
+        inputs.seed,
+    )
+    document["policies"] = [judge(policy, document) for policy in policies]
+    document["passed"] = all(p["passed"] for p in document["policies"])
+    return document, data
+
+
+def _privacy(inputs: AuditInputs) -> dict[str, Any] | None:
+    if inputs.ledger is None or inputs.dataset is None:
+        return None
+    return privacy_from_ledger(inputs.ledger, inputs.dataset, inputs.run_id)

