@@ -1,0 +1,83 @@
+"""Policies as data: the built-in files load and judge; bad files fail with one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from privsynth.compliance.policy import PolicyError, builtin_policies, judge, load_policy, lookup
+
+DOCUMENT = {
+    "privacy": {
+        "singling_out": {"risk": 0.01, "ci": [0.0, 0.03]},
+        "linkability": {"risk": 0.2, "ci": [0.15, 0.25]},
+        "attribute_inference": {"risk": 0.0, "ci": [0.0, 0.02]},
+        "exact_copy_rate": {"value": 0.0},
+        "membership_inference": {"auc": 0.51, "tpr_at_fpr": {"0.01": 0.012}},
+    },
+    "checks": {"residual_pii": {"PERSON": 0}, "safe_harbor": {"zip_violations": 0}},
+}
+
+
+def test_builtin_policies_load() -> None:
+    names = builtin_policies()
+    assert {"gdpr-anonymisation", "hipaa-safe-harbor", "hipaa-expert-determination"} <= set(names)
+    for name in names:
+        policy = load_policy(name)
+        assert policy.criteria and all(c.citation for c in policy.criteria)
+    assert load_policy("hipaa-expert-determination").requires_expert_signature
+    assert any("(P) biometric" in a for a in load_policy("hipaa-safe-harbor").manual_attestations)
+
+
+def test_judge_reads_paths_and_fails_closed() -> None:
+    verdict = judge(load_policy("gdpr-anonymisation"), DOCUMENT)
+    by_id = {c["id"]: c for c in verdict["criteria"]}
+    assert by_id["singling-out"]["passed"] and by_id["singling-out"]["value"] == 0.03
+    assert not by_id["linkability"]["passed"]  # 0.25 > 0.09
+    assert verdict["passed"] is False
+    expert = judge(load_policy("hipaa-expert-determination"), DOCUMENT)
+    dp = next(c for c in expert["criteria"] if c["id"] == "differential-privacy")
+    assert dp["value"] is None and not dp["passed"] and "fails closed" in dp["note"]
+    assert lookup(DOCUMENT, "privacy/membership_inference/tpr_at_fpr/0.01") == 0.012
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("name: x\n", "criteria"),
+        ("name: x\ntitle: y\ncriteria: []\n", "criteria"),
+        (
+            "name: x\ntitle: y\ncriteria: [{id: a, metric: m, threshold: 1, direction: up, "
+            "citation: c}]\n",
+            "direction",
+        ),
+        (
+            "name: x\ntitle: y\ncriteria: [{id: a, metric: m, threshold: high, direction: max, "
+            "citation: c}]\n",
+            "threshold",
+        ),
+        (
+            "name: x\ntitle: y\ncriteria: [{id: a, metric: m, threshold: 1, direction: max}]\n",
+            "citation",
+        ),
+        (
+            "name: x\ntitle: y\ncriteria:\n  - {id: a, metric: m, threshold: 1, direction: max, "
+            "citation: c}\n  - {id: a, metric: n, threshold: 1, direction: max, citation: c}\n",
+            "repeats",
+        ),
+        ("name: [unclosed\n", "YAML"),
+    ],
+)
+def test_bad_policy_files(tmp_path: Path, content: str, fragment: str) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    assert fragment in caught.value.one_line()
+
+
+def test_unknown_policy_lists_the_builtin_ones() -> None:
+    with pytest.raises(PolicyError) as caught:
+        load_policy("hipaa-safe-harbour")
+    assert "hipaa-safe-harbor" in caught.value.one_line()
