@@ -33,6 +33,10 @@ class Registry(Generic[T]):
 
         return decorator
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (for plug-ins that are loaded temporarily, e.g. in tests)."""
+        self._items.pop(name, None)
+
     def get(self, name: str) -> T:
         """The item called ``name``; a clear error lists valid names otherwise."""
         try:

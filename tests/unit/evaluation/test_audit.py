@@ -8,6 +8,7 @@ must flag a violation when it claims a small one.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,12 @@ class ResampleRows(Generator):
         return len(next(iter(self._codes.values())))
 
 
-if LEAKY not in GENERATORS:
+@pytest.fixture(autouse=True, scope="module")
+def _leaky_generator() -> Iterator[None]:
+    """Register the test-only generator for this module only."""
     GENERATORS.register(LEAKY)(ResampleRows)
+    yield
+    GENERATORS.unregister(LEAKY)
 
 
 @pytest.fixture(scope="module")
