@@ -93,7 +93,7 @@ def fresh_data(training: pd.DataFrame, holdout: pd.DataFrame) -> EvaluationData:
 
 @pytest.mark.parametrize("mode", ["multivariate", "univariate"])
 def test_singling_out_flags_the_copy_generator(copy_data: EvaluationData, mode: str) -> None:
-    result = SinglingOut(mode=mode, n_attacks=SMALL).evaluate(copy_data)
+    result = SinglingOut(mode=mode, n_attacks=SMALL, size_matching="fit").evaluate(copy_data)
     assert result.ci[0] > 0.5
     assert result.main_rate == 1.0  # every predicate isolating a copy isolates its source
     assert result.details["n_predicates"] == SMALL
