@@ -131,8 +131,12 @@ def run_privsynth(
         prepare_s = time.perf_counter() - started
         first, second = aux_halves(data.columns)
         attacks: dict[str, Any] = {
-            "singling_out_univariate": SinglingOut("univariate", n_attacks, seed=seed),
-            "singling_out_multivariate": SinglingOut("multivariate", n_attacks, seed=seed),
+            "singling_out_univariate": SinglingOut(
+                "univariate", n_attacks, size_matching="fit", seed=seed
+            ),
+            "singling_out_multivariate": SinglingOut(
+                "multivariate", n_attacks, size_matching="fit", seed=seed
+            ),
             "linkability": Linkability(n_attacks, aux_cols=(first, second), seed=seed),
         }
         for mode in ("univariate", "multivariate"):  # diagnostic: no extrapolation
