@@ -15,6 +15,7 @@ from privsynth.pii.detection import Detection
 from privsynth.pii.recognizers._lexicon import name_lexicon
 from privsynth.pii.recognizers.clinical import is_generic_facility
 from privsynth.pii.recognizers.contextual import is_event_year
+from privsynth.pii.recognizers.descriptors import is_nrp_word, is_occupation
 from privsynth.pii.recognizers.gazetteer import is_country, is_english_word
 
 _DIGIT = re.compile(r"\d")
@@ -122,6 +123,10 @@ def _plausible_in_context(text: str, detection: Detection, span: str) -> bool:
                 for t in tokens)  # fmt: skip
     if is_country(span.removeprefix("the ").removeprefix("The ")):
         return True
+    if kind == "NRP" and all(is_nrp_word(t) for t in tokens):
+        return True  # "American", "Muslims": sentence-initial or also lower case elsewhere
+    if kind == "PERSON" and is_occupation(text, detection.start, detection.end):
+        return True  # "the Cinematographer, said": a job title, reported with the person
     starts = _SENTENCE_START.search(text, max(0, detection.start - 6), detection.start) is not None
     if starts and _LABEL_AFTER.match(text, detection.end) and not (kind == "PERSON" and known):
         return False  # a field label or section header

@@ -25,6 +25,14 @@ PATTERNS = [
         0.6,
     ),
     Pattern("grouped", r"(?<![\w+/])0\d{2,3}(?:[ .\-]\d{2,4}){2,4}(?![\w/])", 0.3),
+    # an area code in brackets: (0151) 496 0123, (020) 7946-0958, (02) 9876 5432
+    Pattern(
+        "bracketed_area",
+        r"(?<![\w+)])\(0\d{1,4}\)[ .\-]?\d{2,4}(?:[ .\-]\d{2,4}){1,3}(?![\w/])",
+        0.5,
+    ),
+    # five pairs (French style): 06 12 34 56 78, 01.23.45.67.89
+    Pattern("pairs", r"(?<![\w+/.-])0\d(?:([ .\-])\d{2})(?:\1\d{2}){3}(?![\w/]|[.-]\d)", 0.5),
     Pattern("extension", r"(?i)\b(?:ext|x)\.?\s?\d{2,5}\b(?=\s|$)", 0.05),
 ]
 CONTEXT = ["phone", "telephone", "tel", "cell", "mobile", "fax", "call", "contact", "pager", "ph"]
@@ -36,7 +44,7 @@ class PhoneNumberRecognizer(PatternRecognizer):
     def __init__(self) -> None:
         super().__init__(
             supported_entity="PHONE_NUMBER",
-            patterns=PATTERNS[:3],
+            patterns=[p for p in PATTERNS if p.name != "extension"],
             context=CONTEXT,
             name="PhoneNumberRecognizer",
         )

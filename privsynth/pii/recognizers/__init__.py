@@ -28,6 +28,7 @@ from privsynth.pii.recognizers.contextual import (
     ContextPhoneRecognizer,
     EventYearRecognizer,
 )
+from privsynth.pii.recognizers.descriptors import NrpRecognizer, OccupationRecognizer
 from privsynth.pii.recognizers.identifiers import (
     AccountNumberRecognizer,
     DeaNumberRecognizer,
@@ -46,6 +47,7 @@ from privsynth.pii.recognizers.location import (
     UsZipCodeRecognizer,
 )
 from privsynth.pii.recognizers.names import NameLexiconRecognizer, TitledPersonRecognizer
+from privsynth.pii.recognizers.persons import ContextualNameRecognizer
 from privsynth.pii.recognizers.places import PlaceRecognizer
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "ClinicalDateRecognizer",
     "CompanyRecognizer",
     "ContextPhoneRecognizer",
+    "ContextualNameRecognizer",
     "DeaNumberRecognizer",
     "EventYearRecognizer",
     "FacilityRecognizer",
@@ -65,6 +68,8 @@ __all__ = [
     "MedicalRecordNumberRecognizer",
     "NameLexiconRecognizer",
     "NpiRecognizer",
+    "NrpRecognizer",
+    "OccupationRecognizer",
     "PlaceRecognizer",
     "StreetAddressRecognizer",
     "TitledPersonRecognizer",
@@ -128,5 +133,6 @@ def default_recognizers() -> list[EntityRecognizer]:
     presidio = [EmailRecognizer(), UrlRecognizer(), IpRecognizer(), UsSsnRecognizer(),
                 CreditCardRecognizer(), IbanRecognizer()]  # fmt: skip
     general = [CardNumberRecognizer(), ContextPhoneRecognizer(), EventYearRecognizer(),
-               CompanyRecognizer()]  # fmt: skip
+               CompanyRecognizer(), ContextualNameRecognizer(), OccupationRecognizer(),
+               NrpRecognizer()]  # fmt: skip
     return [ner, *presidio, PhoneNumberRecognizer(), *general, *health_recognizers()]

@@ -113,6 +113,13 @@ _TURNED = (
     r"(?:was|were|turned))[ \t]+\K"
 )
 _NOT_YEARS = rf"(?!{OPT_GAP}(?i:weeks?|wks?|days?|months?|mos?)\b)"
+# "I am 47.", "she's 47 years", "at the age of 47" -- a person's age stated outright;
+# the number must end the clause, so "he is 5 feet" and "I am 2 weeks out" stay out
+_STATED = (
+    r"\b(?:(?i:i[ \t]+am|i'm|i’m|he[ \t]+is|she[ \t]+is|he's|she's|he’s|she’s|they[ \t]+are"
+    r"|you[ \t]+are|you're|you’re)(?:[ \t]+(?i:now|only|almost|nearly|just))?"
+    r"|(?i:age|ages)[ \t]+of)[ \t]+\K"
+)
 _DECADE = (
     rf"\b(?i:in{GAP}(?:his|her|their|the){GAP}(?:(?:early|mid|late)[ -]?{OPT_GAP})?)\K"
     rf"(?:[1-9]0['’]?s|(?i:{'|'.join(_DECADE_WORDS)}))(?![\p{{L}}])"
@@ -196,6 +203,14 @@ class AgeRecognizer(RegexRecognizer):
         ("months_old", r"(?<![\w.,/:-])\d{1,2}(?!\d)" + _YOUNGER_OLD, 0.7),
         ("age_label", _AGE_LABEL + r"\d{1,3}(?!\d|[.,]\d)" + _NOT_YEARS, 0.75),
         ("turned", _TURNED + r"\d{1,3}(?!\d|[.,]\d)" + _CLAUSE_END, 0.6),
+        (
+            # "Jane Doe, 47, of Boston": an age in apposition after a name
+            "apposition",
+            r"\p{Lu}\p{Ll}+[ \t]+\p{Lu}\p{Ll}+,[ \t]\K[1-9]\d"
+            r"(?=,[ \t]+(?:of|from|a|an|who|was|is|has|and)\b)",
+            0.5,
+        ),
+        ("stated", _STATED + r"\d{1,3}(?!\d|[.,]\d)" + _NOT_YEARS + _CLAUSE_END, 0.6),
         ("decade", _DECADE, 0.6),
         ("genarian", rf"\b(?i:{'|'.join(_GENARIANS)})s?\b", 0.85),
     )

@@ -140,7 +140,8 @@ class ContextPhoneRecognizer(_Recognizer):
 
 _EVENT_YEAR_RE = compile_pattern(
     r"\b(?i:founded|established|formed|created|incorporated|opened|built|born|married"
-    r"|died|published|released|graduated|began|started|launched|acquired|became[^.\n]{0,60}?"
+    r"|died|published|released|graduated|began|started|launched|acquired"
+    r"|became(?:[^.\n]|\.(?=[ \t]*(?-i:\p{Ll}))){1,60}?"
     r"|act[ \t]+of|class[ \t]+of|since|until|in[ \t]+the[ \t]+year)"
     r"(?:[ \t]+(?i:in|on|of))?[ \t]+\K(?:1[5-9]\d{2}|20\d{2})(?![\d/-]|[.,]\d)"
 )
@@ -215,20 +216,56 @@ _NOT_COMPANY_START: Final = frozenset(
 )
 
 
+# Capitalised words of a company name in running text ("Wolters Kluwer", "Standard
+# And Poors", "Weeks-Rivas"), found after a phrase of employment or business.
+_CAP_NAME = r"(?:\p{Lu}[\p{L}\d&'’.-]*(?<!\.))"
+_CAP_NAME_SEQ = rf"{_CAP_NAME}(?:[ \t]+(?:(?:&|and|And|of|de)[ \t]+)?{_CAP_NAME}){{0,3}}"
+_COMPANY_CUE_RE = compile_pattern(
+    r"\b(?:(?i:works?|worked|working)[ \t]+(?:for|at|with)|(?i:employed)[ \t]+(?:by|at|with)"
+    r"|(?i:job|position|career|internship|role)[ \t]+(?:at|with)|(?i:joined|joining|joins)"
+    r"|(?i:spent|spend)[ \t]+(?:a|one|two|three|four|five|\d+|several|many)[ \t]+"
+    r"(?:years?|months?)[ \t]+(?:at|with)"
+    r"|(?:CEO|CFO|CTO|COO|founder|co-founder|cofounder|chairman|chairwoman|owner|employees?)"
+    r"[ \t]+of|later[ \t]+became|renamed|acquired[ \t]+by|subsidiary[ \t]+of)"
+    rf"[ \t]+(?:the[ \t]+)?\K(?-i:{_CAP_NAME_SEQ})(?![\p{{L}}\d])"
+)
+# "the Uber website", "Uber's website"
+_COMPANY_SITE_RE = compile_pattern(
+    rf"(?<![\p{{L}}\d'’&.-])(?-i:{_CAP_NAME_SEQ})(?=['’]s[ \t]+(?:website|homepage|web[ \t]site"
+    r"|headquarters|CEO|shares|stock)\b|[ \t]+(?:website|homepage|web[ \t]site)\b)"
+)
+# "Persint is a German multinational investment bank", "X is a 501(c)3"
+_COMPANY_IS_A_RE = compile_pattern(
+    rf"(?:^|(?<=[.!?][ \t]{{1,3}}))(?-i:{_CAP_NAME_SEQ})(?=[ \t]+(?:is|was)[ \t]+(?:a|an)[ \t]+"
+    r"(?:[\p{L}-]+[ \t]+){0,3}(?:company|firm|corporation|startup|start-up|business|brand"
+    r"|bank|agency|non-?profit|organi[sz]ation|charity|manufacturer|retailer|multinational"
+    r"|conglomerate|publisher|501\(c\)\(?3\)?)(?![\p{L}]))"
+)
+_NOT_COMPANY_WORDS: Final = frozenset(
+    words("the a an i we he she they it this that my our his her their you")
+)
+
+
+def _mostly_upper_line(text: str, position: int) -> bool:
+    start = text.rfind("\n", 0, position) + 1
+    end = text.find("\n", position)
+    letters = [c for c in text[start : len(text) if end < 0 else end] if c.isalpha()]
+    return len(letters) >= 8 and sum(c.isupper() for c in letters) > 0.7 * len(letters)
+
+
 class CompanyRecognizer(_Recognizer):
-    """Company names by their legal form or name ending, and "X, Y and Z" firms."""
+    """Company names by their legal form or name ending, "X, Y and Z" firms, and
+    capitalised names after a phrase of employment ("works for X", "spent a year at
+    X", "later became X"), before "website" or in "X is a ... company"."""
 
     ENTITY: ClassVar[str] = entities.ORGANIZATION
     LEGAL_SCORE: ClassVar[float] = 0.7
     ENDING_SCORE: ClassVar[float] = 0.55
     FIRM_SCORE: ClassVar[float] = 0.6
+    CONTEXT_SCORE: ClassVar[float] = 0.55
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        """Company names of ``text``."""
-        if entities and self.ENTITY not in entities:
-            return []
+    def _by_form(self, text: str) -> list[RecognizerResult]:
+        """Names before a legal form or a company-name ending."""
         results = []
         for form_match in _FORM_RE.finditer(text):
             window = max(text.rfind("\n", 0, form_match.start()) + 1, form_match.start() - 80)
@@ -249,6 +286,31 @@ class CompanyRecognizer(_Recognizer):
             else:
                 score = self.ENDING_SCORE
             results.append(make_result(self, start, form_match.end(), score, "company_form"))
+        return results
+
+    @staticmethod
+    def _context_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+        """The name without a leading pronoun or article; None on ALL-CAPS lines,
+        where capitals say nothing ("ACCORDING TO THE PATIENT")."""
+        if _mostly_upper_line(text, start):
+            return None
+        for word in text[start:end].split():
+            if word.lower() not in _NOT_COMPANY_WORDS:
+                return text.index(word, start), end
+        return None
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        """Company names of ``text``."""
+        if entities and self.ENTITY not in entities:
+            return []
+        results = self._by_form(text)
+        for pattern in (_COMPANY_CUE_RE, _COMPANY_SITE_RE, _COMPANY_IS_A_RE):
+            for match in pattern.finditer(text):
+                span = self._context_span(text, match.start(), match.end())
+                if span is not None:
+                    results.append(make_result(self, *span, self.CONTEXT_SCORE, "company_context"))
         lexicon = name_lexicon()
         for match in _FIRM_RE.finditer(text):
             if all(lexicon.is_last(match.group(g)) for g in ("a", "b", "c")):

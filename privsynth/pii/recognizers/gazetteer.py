@@ -111,4 +111,6 @@ def is_english_word(word: str) -> bool:
     vocabulary = english_words()
     if key in vocabulary:
         return True
-    return key.endswith("s") and (key[:-1] in vocabulary or key[:-2] in vocabulary)
+    if key.endswith("es") and key[:-2] in vocabulary:
+        return True  # "Boxes"; not "Gladys" -> "glad"
+    return key.endswith("s") and key[:-1] in vocabulary

@@ -31,6 +31,7 @@ from privsynth.pii.recognizers._base import (
     words,
 )
 from privsynth.pii.recognizers._lexicon import name_lexicon
+from privsynth.pii.recognizers.gazetteer import AMBIGUOUS_COUNTRIES, COUNTRIES
 
 if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 _ZIP = r"(?<![\d-])\d{5}(?:-\d{4})?(?![\d-])"
 _STATE_CODE = case_sensitive(alternation(US_STATE_CODES))
 _STATE_NAME = "(?i:" + alternation(US_STATE_NAMES) + ")"
+_COUNTRY = "(?i:" + alternation(c for c in COUNTRIES if c not in AMBIGUOUS_COUNTRIES) + ")"
 
 
 class UsZipCodeRecognizer(RegexRecognizer):
@@ -72,6 +74,14 @@ class UsZipCodeRecognizer(RegexRecognizer):
                 r"|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d|[A-Z]{1,2}\d[\dA-Z]?[ \t]\d[A-Z]{2})(?![\w-])",
             ),
             0.8,
+        ),
+        (
+            # the postcode after the country at the end of an address line:
+            # "Ljubljana, Slovenia 15755", "DOLE, France 35910", "Warszawa, Poland 53-320"
+            "postcode_after_country",
+            rf"(?=\d{{2}})(?<![\d-])(?<=(?<![\p{{L}}])(?:{_COUNTRY}),?{GAP})"
+            r"(?:\d{5}|(?!19|20)\d{4}|\d{2}-\d{3}|\d{3}[ ]\d{2})(?=[ \t]*(?:$|[.,;)]))",
+            0.6,
         ),
         ("zip_plus4", r"(?<![\d-])\d{5}-\d{4}(?![\d-])", 0.3),
         ("zip5", r"(?<![\d.,/-])\d{5}(?![\d-]|[.,]\d)", 0.05),

@@ -48,6 +48,8 @@ def test_model_false_positives_are_dropped(text: str, span: str, entity: str) ->
         ("MRS. JOHNSON WAS SEEN BY HER PCP, DR. SMITH, TODAY IN CLINIC.", "JOHNSON", "PERSON"),
         ("Looking to support Transunion in its mission", "Transunion", "ORGANIZATION"),
         ("The orchestra was founded in 1977.", "1977", "DATE_TIME"),
+        ("American food is served here; american chefs cook it.", "American", "NRP"),
+        ("Jane Doe, the Cinematographer, said so.", "Cinematographer", "PERSON"),
     ],
 )
 def test_model_names_with_evidence_are_kept(text: str, span: str, entity: str) -> None:
@@ -77,3 +79,8 @@ def test_merge_overlaps_keeps_the_best_type_over_the_union() -> None:
         (0, 15, "STREET_ADDRESS"),
         (20, 25, "US_ZIP_CODE"),
     ]
+
+
+def test_occupation_words_need_a_job_context_to_be_kept() -> None:
+    text = "The Cardiologist reviewed the echo."
+    assert not is_plausible(text, model(text, "Cardiologist", "PERSON"))

@@ -18,6 +18,7 @@ from privsynth.pii.recognizers import (
     ClinicalDateRecognizer,
     CompanyRecognizer,
     ContextPhoneRecognizer,
+    ContextualNameRecognizer,
     DeaNumberRecognizer,
     EventYearRecognizer,
     FacilityRecognizer,
@@ -25,6 +26,8 @@ from privsynth.pii.recognizers import (
     MedicalRecordNumberRecognizer,
     NameLexiconRecognizer,
     NpiRecognizer,
+    NrpRecognizer,
+    OccupationRecognizer,
     PlaceRecognizer,
     StreetAddressRecognizer,
     TitledPersonRecognizer,
@@ -926,3 +929,184 @@ def test_companies(text: str, company: str) -> None:
 )  # fmt: skip
 def test_not_companies(text: str) -> None:
     assert found(COMPANY_RECOGNIZER, text) == []
+
+
+CONTEXT_NAME_RECOGNIZER = ContextualNameRecognizer()
+OCCUPATION_RECOGNIZER = OccupationRecognizer()
+NRP_RECOGNIZER = NrpRecognizer()
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("I would like to remove my kid Mario from the will.", ["Mario"]),
+        ("Nekolná and Pearson were precision engineers.", ["Pearson"]),
+        ("Maybe it's under Júlia Gyarmathy", ["Júlia Gyarmathy"]),
+        ("Directed By: Leena O Sasi", ["Leena O Sasi"]),
+        ("My name is Ludmiła", ["Ludmiła"]),
+        ("Everyone calls me Aantje", ["Aantje"]),
+        ("I'm so jealous! said Gladys to Logan", ["Gladys", "Logan"]),
+        ("Zak shouted at Scott", ["Zak"]),
+        ('Koppány: "Who are you?"', ["Koppány"]),
+        ("ATTENDING PHYSICIAN: DR. DONNA HURLBUT, MD", ["DONNA HURLBUT"]),
+        ("block my card asap. my name is lena andersson.", ["lena andersson"]),
+        ("follow up with benjamin a seiler in a couple of months", ["benjamin a seiler"]),
+        ("mr. elliott flew to oslo on friday", ["mr. elliott"]),
+    ],
+)
+def test_contextual_names(text: str, names: list[str]) -> None:
+    assert set(names) <= set(found(CONTEXT_NAME_RECOGNIZER, text, min_score=0.4))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Placenta: Anterior Grade I.  Uterus: Normal.",
+        "She was discharged from the ER with Bactrim for possible UTI.",
+        "disseminated MAC and Kaposi's sarcoma",
+        "He was started on Levaquin and later on Augmentin.",
+        "She said these events were very painful.",
+        "In any case today, she called me because she had arm pain.",
+        "Group A Strep was positive; Vitamin D Level pending.",
+        "MEDS: Colace, Quinidine, Synthroid, Lasix, Lanoxin, KCL, Elavil, Tenormin.",
+        "Pneumo sleeve was placed and a Foley catheter placed.",
+    ],
+)
+def test_contextual_names_skip_clinical_words(text: str) -> None:
+    assert found(CONTEXT_NAME_RECOGNIZER, text, min_score=0.4) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("I used to work for Deloitte as Midwife, but quit", "Midwife"),
+        ("I worked there as a Biomedical engineer for years", "Biomedical engineer"),
+        ("She works as an X-ray technician.", "X-ray technician"),
+        ("Hijacinta Godina, the Technical writer, said: fine", "Technical writer"),
+        ("Occupation: Dairy scientist", "Dairy scientist"),
+        ("Tom Svendsen\nAssistant property manager\nHopstop\n1 Main", "Assistant property manager"),
+        ("Cormac Allan Echocardiographer Placeilivecom 338 Road", "Echocardiographer"),
+    ],
+)  # fmt: skip
+def test_occupations(text: str, title: str) -> None:
+    assert title in found(OCCUPATION_RECOGNIZER, text)
+
+
+def test_employer_line_after_a_title_line() -> None:
+    text = "Olga Krylova\nCable line installer\nHere\n1610 ul. Zakrzowska 92"
+    results = {(text[r.start : r.end], r.entity_type) for r in analyze(OCCUPATION_RECOGNIZER, text)}
+    assert ("Here", entities.ORGANIZATION) in results
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The nurse gave her morphine.",
+        "Follow up with the surgeon in two weeks.",
+        "as the assistant to Dr. Smith",
+        "Used as needed for pain.",
+        "She is seen as a patient of the practice.",
+    ],
+)
+def test_not_occupations(text: str) -> None:
+    assert found(OCCUPATION_RECOGNIZER, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("It serves great Greenlander food.", "Greenlander"),
+        ("it serves great american food.", "american"),
+        ("American tourists were detained.", "American"),
+        ("He is a devout Muslim.", "Muslim"),
+        ("The Republicans voted against it.", "Republicans"),
+        ("From the film English graffiti", "English"),
+    ],
+)
+def test_nrp(text: str, word: str) -> None:
+    assert word in found(NRP_RECOGNIZER, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "She speaks Spanish at home.",
+        "A Spanish interpreter was present.",
+        "while studying English and journalism",
+        "She is Spanish-speaking only.",
+        "Liberal use of lotion; Green sputum.",
+    ],
+)
+def test_not_nrp(text: str) -> None:
+    assert found(NRP_RECOGNIZER, text, min_score=0.4) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "company"),
+    [
+        ("I work for Socrata", "Socrata"),
+        ("I used to work for NATO as a clerk", "NATO"),
+        ("Nikolaj spent a year at Weeks-Rivas as the assistant", "Weeks-Rivas"),
+        ("according to the Standard And Poors website.", "Standard And Poors"),
+        ("Persint is a German multinational investment bank.", "Persint"),
+        ("Amsterdam, which later became Zillow in 2014.", "Zillow"),
+    ],
+)
+def test_companies_in_context(text: str, company: str) -> None:
+    assert company in found(COMPANY_RECOGNIZER, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ACCORDING TO THE PATIENT, HE WAS AT HIS BASELINE.", "She works at home now.",
+     "He was employed by his father."],
+)  # fmt: skip
+def test_not_companies_in_context(text: str) -> None:
+    assert found(COMPANY_RECOGNIZER, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("I am 47.", "47"),
+        ("She's now 81 and well", "81"),
+        ("She married at the age of 23, in Oslo", "23"),
+        ("Jane Doe, 47, of Boston", "47"),
+    ],
+)
+def test_stated_ages(text: str, age: str) -> None:
+    assert age in found(AGE_RECOGNIZER, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["She is 5 feet tall.", "I am 2 weeks out from surgery.", "Tylenol, 20, and rest",
+     "He is 3 days post-op."],
+)  # fmt: skip
+def test_not_stated_ages(text: str) -> None:
+    assert found(AGE_RECOGNIZER, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("Suite 632  Bled  Slovenia 15755", "15755"), (">DOLE >France 35910", "35910"),
+     ("Wrocław, Poland 53-320", "53-320")],
+)  # fmt: skip
+def test_postcode_after_country(text: str, code: str) -> None:
+    assert code in found(ZIP_RECOGNIZER, text)
+
+
+def test_year_after_country_is_no_postcode() -> None:
+    assert found(ZIP_RECOGNIZER, "He served in Vietnam 1968.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "year"),
+    [("which later became Conway Inc. in 2014.", "2014")],
+)
+def test_event_year_after_an_abbreviation(text: str, year: str) -> None:
+    assert found(YEAR_RECOGNIZER, text) == [year]
+
+
+def test_event_year_stops_at_a_sentence_end() -> None:
+    assert found(YEAR_RECOGNIZER, "It became worse. In 2014 we moved.") == []
