@@ -34,6 +34,7 @@ IBAN_CODE: Final = "IBAN_CODE"
 US_BANK_NUMBER: Final = "US_BANK_NUMBER"
 DEVICE_ID: Final = "DEVICE_ID"
 NRP: Final = "NRP"  # nationality, religious or political group (quasi-identifier)
+OCCUPATION: Final = "OCCUPATION"  # job titles (quasi-identifier, not a HIPAA identifier)
 
 #: HIPAA Safe Harbor identifier (letter of 164.514(b)(2)(i)) for each entity
 HIPAA_IDENTIFIER: Final[dict[str, str]] = {
@@ -63,4 +64,4 @@ HIPAA_IDENTIFIER: Final[dict[str, str]] = {
 }
 
 #: every entity the default detector looks for
-DEFAULT_ENTITIES: Final[tuple[str, ...]] = (*HIPAA_IDENTIFIER, ORGANIZATION, NRP)
+DEFAULT_ENTITIES: Final[tuple[str, ...]] = (*HIPAA_IDENTIFIER, ORGANIZATION, NRP, OCCUPATION)

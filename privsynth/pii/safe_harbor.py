@@ -120,13 +120,17 @@ _SPELLED_OLD_AGE: Final = re.compile(
 )
 
 
+_JOINERS = re.compile(r"[-_]")
+
+
 def is_allowed_location(text: str) -> bool:
     """Whether a LOCATION is a US state (or state-equivalent) or a country, which Safe
     Harbor lets through; anything else (city, county, street) must go."""
     stripped = text.strip().rstrip(",;")
     if stripped in US_STATE_CODES:
         return True
-    folded = " ".join(stripped.casefold().replace("\u2019", "'").split())
+    spaced = _JOINERS.sub(" ", stripped.casefold().replace("\u2019", "'"))
+    folded = " ".join(spaced.split())  # "United-States", "Puerto_Rico" as coded in tables
     folded = _LOCATION_PREFIX.sub("", folded)
     folded = folded.removesuffix(" state")
     return folded in US_STATES or folded in COUNTRIES

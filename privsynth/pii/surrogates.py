@@ -463,6 +463,7 @@ _FAKER_DRAWS: Final[dict[str, Callable[[Faker, str], str]]] = {
     E.STREET_ADDRESS: lambda fake, _: fake.street_address(),
     E.FACILITY: _facility,
     E.ORGANIZATION: lambda fake, _: fake.company(),
+    E.OCCUPATION: lambda fake, _: fake.job(),
     E.EMAIL_ADDRESS: lambda fake, _: fake.email(),
     E.URL: _url,
     E.IP_ADDRESS: _ip,

@@ -123,7 +123,7 @@ def _is_head(word: str) -> bool:
 class OccupationRecognizer(EntityRecognizer):
     """Job titles where the sentence makes them someone's job (module docstring)."""
 
-    ENTITY: ClassVar[str] = entities.PERSON
+    ENTITY: ClassVar[str] = entities.OCCUPATION
     SCORE: ClassVar[float] = 0.55
 
     def __init__(self, supported_language: str = "en", context: list[str] | None = None) -> None:

@@ -124,8 +124,11 @@ def test_dates_reduce_to_the_year(value: str, expected: str) -> None:
         ("Puerto Rico", True),
         ("France", True),
         ("the United States", True),
+        ("United-States", True),  # coded as in census tables (Adult's native-country)
+        ("Dominican_Republic", True),
         ("Boston", False),
         ("Suffolk County", False),
+        ("Saint-Denis", False),
         ("ma", False),
     ],
 )
