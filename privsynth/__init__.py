@@ -30,6 +30,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     import pandas as pd
 
+    from privsynth.api import AuditResult, audit, evaluate, scrub
     from privsynth.ledger import Ledger
     from privsynth.pipeline import SynthesisConfig, SynthesisResult, run_synthesis
     from privsynth.schema import Schema, load_schema
@@ -42,6 +43,10 @@ _LAZY = {
     "run_synthesis": "privsynth.pipeline",
     "Schema": "privsynth.schema",
     "load_schema": "privsynth.schema",
+    "scrub": "privsynth.api",
+    "evaluate": "privsynth.api",
+    "audit": "privsynth.api",
+    "AuditResult": "privsynth.api",
 }
 
 
@@ -87,6 +92,7 @@ def synthesize(
 
 
 __all__ = [
+    "AuditResult",
     "BudgetExceededError",
     "ConfigurationError",
     "InputDataError",
@@ -98,7 +104,10 @@ __all__ = [
     "SynthesisConfig",
     "SynthesisResult",
     "__version__",
+    "audit",
+    "evaluate",
     "load_schema",
     "run_synthesis",
+    "scrub",
     "synthesize",
 ]

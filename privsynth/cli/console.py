@@ -242,6 +242,8 @@ def audit_summary(document: dict[str, Any], html_path: Path, json_path: Path) ->
                 out.print(
                     f"    {criterion['id']}: {shown} (needs {bound} {criterion['threshold']:g})"
                 )
+                if criterion.get("note"):
+                    out.print(f"      {criterion['note']}", style="dim")
         if policy.get("requires_expert_signature"):
             out.print("    an expert must still review and sign this determination")
     out.print(f"report: {html_path}  json: {json_path}")

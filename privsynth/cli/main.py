@@ -260,7 +260,7 @@ def scrub(
 def _schema_roles(path: Path) -> dict[str, str]:
     from privsynth.schema import load_schema
 
-    return {name: spec.role for name, spec in load_schema(path).columns.items() if spec.role}
+    return load_schema(path).roles()
 
 
 @app.command()

@@ -146,6 +146,20 @@ def lookup(document: dict[str, Any], path: str) -> Any:
     return node
 
 
+def _interval_note(criterion: Criterion, document: dict[str, Any]) -> str:
+    """Why an upper confidence bound failed although the estimate passes: the sample is
+    too small to show the risk is below the threshold (not evidence of a high risk)."""
+    if not criterion.metric.endswith("/ci/1"):
+        return ""
+    estimate = lookup(document, criterion.metric.removesuffix("/ci/1") + "/risk")
+    if not isinstance(estimate, int | float) or not estimate <= criterion.threshold:
+        return ""
+    return (
+        f"inconclusive: the estimate {estimate:.3g} is within the threshold but its 95% "
+        "interval is not; more holdout (control) records narrow the interval"
+    )
+
+
 def judge(policy: Policy, document: dict[str, Any]) -> dict[str, Any]:
     """Each criterion's value, threshold and verdict; a missing value fails (closed)."""
     results = []
@@ -157,7 +171,8 @@ def judge(policy: Policy, document: dict[str, Any]) -> dict[str, Any]:
         if number is None or not math.isfinite(number):
             passed, note = False, "not measured (fails closed)"
         elif criterion.direction == "max":
-            passed, note = number <= criterion.threshold, ""
+            passed = number <= criterion.threshold
+            note = "" if passed else _interval_note(criterion, document)
         else:
             passed, note = number >= criterion.threshold, ""
         results.append({

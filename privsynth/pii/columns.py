@@ -56,8 +56,11 @@ _HEADER_RULES: list[tuple[Role, str | None, str]] = [
     (
         "quasi_identifier",
         E.DATE_TIME,
-        r"birth|\bdob\b|date|admi(?:t|ssion)|discharge|death|"
-        r"\bdod\b|visit|service",
+        # a date word, or an event word alone or before "on"/"at"/"day"/"time": not
+        # "death" (an outcome flag) or "Hospital Service Area" (a region)
+        r"birth|\bdob\b|\bdod\b|date|\bdt\b|timestamp|"
+        r"\b(?:admit(?:ted)?|admission|discharged?|visit)(?: (?:on|at|day|time))?$|"
+        r"\b(?:death|died|service) (?:on|at|day|time)$",
     ),
     ("quasi_identifier", E.AGE, r"\bage\b"),
     ("quasi_identifier", E.US_ZIP_CODE, r"\bzip|postal|post code"),

@@ -177,6 +177,11 @@ class Schema:
         missing = {name: spec.missing_domain() for name, spec in self.columns.items()}
         return {name: fields for name, fields in missing.items() if fields}
 
+    def roles(self) -> dict[str, str]:
+        """Column -> declared role (only columns that declare one): overrides PII
+        classification of those columns."""
+        return {name: spec.role for name, spec in self.columns.items() if spec.role}
+
     def modelled_columns(self) -> list[str]:
         """Columns a tabular generator models, in schema order."""
         return [name for name, spec in self.columns.items() if spec.modelled]

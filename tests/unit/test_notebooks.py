@@ -11,7 +11,7 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
-@pytest.mark.parametrize("name", ["quickstart.ipynb"])
+@pytest.mark.parametrize("name", ["quickstart.ipynb", "audit.ipynb"])
 def test_notebook_executes(name: str) -> None:
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     client = NotebookClient(

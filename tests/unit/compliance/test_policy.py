@@ -81,3 +81,13 @@ def test_unknown_policy_lists_the_builtin_ones() -> None:
     with pytest.raises(PolicyError) as caught:
         load_policy("hipaa-safe-harbour")
     assert "hipaa-safe-harbor" in caught.value.one_line()
+
+
+def test_a_wide_interval_is_reported_as_inconclusive_not_as_high_risk() -> None:
+    document = {"privacy": {**DOCUMENT["privacy"], "linkability": {"risk": 0.05, "ci": [0, 0.4]}}}
+    verdict = judge(load_policy("gdpr-anonymisation"), document)
+    linkability = next(c for c in verdict["criteria"] if c["id"] == "linkability")
+    assert not linkability["passed"]  # judged on the upper bound: fails closed
+    assert linkability["note"].startswith("inconclusive: the estimate 0.05")
+    high = judge(load_policy("gdpr-anonymisation"), DOCUMENT)  # estimate 0.2 itself too high
+    assert next(c for c in high["criteria"] if c["id"] == "linkability")["note"] == ""

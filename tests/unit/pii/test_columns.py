@@ -22,6 +22,11 @@ from privsynth.pipeline import resolve_schema
         ("member_id", "direct_identifier", "HEALTH_PLAN_NUMBER"),
         ("patient_id", "direct_identifier", "MEDICAL_RECORD_NUMBER"),
         ("date_of_birth", "quasi_identifier", "DATE_TIME"),
+        ("AdmitDate", "quasi_identifier", "DATE_TIME"),
+        ("discharged_on", "quasi_identifier", "DATE_TIME"),
+        ("Hospital.Service.Area", "quasi_identifier", "LOCATION"),  # a region, not a date
+        ("death", "sensitive", None),  # an outcome flag (SPARCS), not a date of death
+        ("date_of_death", "quasi_identifier", "DATE_TIME"),
         ("zip", "quasi_identifier", "US_ZIP_CODE"),
         ("age", "quasi_identifier", "AGE"),
         ("sex", "quasi_identifier", None),

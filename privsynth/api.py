@@ -1,0 +1,145 @@
+"""One-call Python API for the stages after synthesis: scrub, evaluate, audit.
+
+Each function mirrors its CLI command (``privsynth scrub|evaluate|audit``) and takes
+DataFrames, so a pipeline can run the whole path without files. The classes they
+wrap (:class:`~privsynth.pii.scrub.Scrubber`, :func:`~privsynth.evaluation.report.evaluate`,
+:func:`~privsynth.compliance.audit.run_audit`) stay available for finer control.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from privsynth.compliance.policy import Policy, load_policy
+from privsynth.ledger import Ledger
+from privsynth.pii.engine import DetectorConfig
+from privsynth.pii.scrub import DateMode, Scrubber, ScrubConfig, ScrubReport
+from privsynth.pii.surrogates import SurrogateGenerator
+from privsynth.schema import Schema, load_schema
+
+
+def scrub(
+    data: pd.DataFrame | Iterable[str],
+    *,
+    operator: str = "surrogate",
+    policy: str = "none",
+    schema: Schema | str | Path | None = None,
+    text_columns: Sequence[str] | None = None,
+    key: str | None = None,
+    date_mode: DateMode = "year",
+    person_column: str | None = None,
+    detector: DetectorConfig | None = None,
+) -> tuple[pd.DataFrame | list[str], ScrubReport]:
+    """PII replaced in a table (columns classified, identifiers replaced or dropped,
+    free text scrubbed) or in a list of texts; with a report of counts, never values.
+
+    ``key`` is the hex surrogate key (``privsynth scrub --new-key``): the same key gives
+    the same surrogates across runs and files. Without one, ``$PRIVSYNTH_SURROGATE_KEY``
+    is used, else a throwaway key (consistent within this process only).
+    """
+    config = ScrubConfig(
+        operator=operator, policy=policy, date_mode=date_mode,
+        detector=detector or DetectorConfig(),
+        text_columns=tuple(text_columns) if text_columns is not None else None,
+        person_column=person_column,
+    )  # fmt: skip
+    surrogates = SurrogateGenerator.from_hex(key) if key is not None else None
+    scrubber = Scrubber(config, surrogates)
+    if isinstance(data, pd.DataFrame):
+        loaded = _schema(schema)
+        return scrubber.scrub_frame(data, loaded.roles() if loaded else None)
+    texts = [data] if isinstance(data, str) else list(data)
+    report = ScrubReport(config.policy, config.operator, records=len(texts))
+    return list(scrubber.scrub_texts(texts, report)), report
+
+
+@dataclass
+class AuditResult:
+    """The audit document (``report.json``'s content) and, if written, the report files."""
+
+    document: dict[str, Any]
+    json_path: Path | None = None
+    html_path: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        """Whether every policy's automated criteria were met."""
+        return bool(self.document["passed"])
+
+    def verdicts(self) -> dict[str, bool]:
+        """Policy name -> passed."""
+        return {p["name"]: bool(p["passed"]) for p in self.document["policies"]}
+
+
+def evaluate(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame | None = None,
+    *,
+    schema: Schema | str | Path | None = None,
+    target: str | None = None,
+    quasi_identifiers: Sequence[str] | None = None,
+    sensitive: Sequence[str] | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The evaluation document (fidelity, utility, detection, diversity, privacy);
+    its schema is in docs/evaluation.md."""
+    from privsynth.evaluation.data import EvaluationData
+    from privsynth.evaluation.report import clean
+    from privsynth.evaluation.report import evaluate as run_evaluation
+
+    data = EvaluationData.build(
+        real, synthetic, holdout, schema=_schema(schema), target=target,
+        quasi_identifiers=quasi_identifiers, sensitive=sensitive, seed=seed,
+    )  # fmt: skip
+    document: dict[str, Any] = clean(run_evaluation(data))
+    return document
+
+
+def audit(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame | None = None,
+    *,
+    policies: Sequence[str | Path | Policy],
+    output: str | Path | None = None,
+    schema: Schema | str | Path | None = None,
+    target: str | None = None,
+    quasi_identifiers: Sequence[str] | None = None,
+    sensitive: Sequence[str] | None = None,
+    ledger: Ledger | str | Path | None = None,
+    dataset: str | None = None,
+    run_id: str | None = None,
+    seed: int = 0,
+) -> AuditResult:
+    """Judge synthetic data against policies (built-in names or YAML files); with
+    ``output``, write ``report.json`` and ``report.html`` there (docs/compliance.md).
+
+    The privacy section of the provenance comes from ``ledger`` and ``dataset``; without
+    them the differential-privacy criteria read "not measured" and fail.
+    """
+    from privsynth.compliance.audit import AuditInputs, run_audit
+    from privsynth.compliance.report import write_report
+    from privsynth.evaluation.report import clean
+
+    loaded = [p if isinstance(p, Policy) else load_policy(p) for p in policies]
+    inputs = AuditInputs(
+        real=real, synthetic=synthetic, holdout=holdout, schema=_schema(schema), target=target,
+        quasi_identifiers=quasi_identifiers, sensitive=sensitive,
+        ledger=Ledger(ledger) if isinstance(ledger, str | Path) else ledger,
+        dataset=dataset, run_id=run_id, seed=seed,
+    )  # fmt: skip
+    document, data = run_audit(inputs, loaded)
+    if output is None:
+        return AuditResult(clean(document))
+    json_path, html_path = write_report(document, data, output)
+    return AuditResult(clean(document), json_path, html_path)
+
+
+def _schema(schema: Schema | str | Path | None) -> Schema | None:
+    return load_schema(schema) if isinstance(schema, str | Path) else schema

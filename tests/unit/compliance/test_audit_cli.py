@@ -1,0 +1,104 @@
+"""`privsynth audit` through the console entry point: exit codes a pipeline can gate on,
+both report files, and one-line errors that leave an existing report untouched."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+ENTRY = "import privsynth.cli.main as cli; cli.run()"
+COPIES_ONLY = """name: copies-only
+title: No copied records
+criteria:
+  - {id: no-copies, metric: privacy/exact_copy_rate/value, threshold: 0.01, direction: max,
+     citation: "GDPR Recital 26"}
+"""
+
+
+def _privsynth(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", ENTRY, *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Real Adult rows: a training and a holdout slice, a "synthetic" table that copies
+    the training rows, and one drawn independently (other real rows: no copies)."""
+    folder = tmp_path_factory.mktemp("audit-cli")
+    # all columns: fnlwgt makes rows unique, so only the copy has copies
+    adult = pd.read_csv(ROOT / "examples" / "adult_sample.csv", dtype=str)
+    parts = {
+        "real": adult.iloc[:600],
+        "holdout": adult.iloc[600:900],
+        "copy": adult.iloc[:600],
+        "other": adult.iloc[900:1500],
+    }
+    paths = {name: folder / f"{name}.csv" for name in parts}
+    for name, frame in parts.items():
+        frame.to_csv(paths[name], index=False)
+    paths["policy"] = folder / "copies-only.yaml"
+    paths["policy"].write_text(COPIES_ONLY, encoding="utf-8")
+    return paths
+
+
+def _audit(tables: dict[str, Path], synthetic: str, policy: str | Path, out: Path, *extra: str):  # type: ignore[no-untyped-def]
+    return _privsynth(
+        "audit", "--real", tables["real"], "--synthetic", tables[synthetic],
+        "--holdout", tables["holdout"], "--policy", policy, "-o", out, *extra,
+    )  # fmt: skip
+
+
+def test_a_passing_policy_exits_zero_and_writes_both_files(
+    tables: dict[str, Path], tmp_path: Path
+) -> None:
+    done = _audit(tables, "other", str(tables["policy"]), tmp_path / "report")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
+    assert report["passed"] is True
+    assert report["policies"][0]["criteria"][0]["value"] == 0.0
+    html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert "PASSED" in done.stdout
+
+
+def test_a_copying_generator_fails_the_gdpr_policy_with_exit_5(
+    tables: dict[str, Path], tmp_path: Path
+) -> None:
+    done = _audit(tables, "copy", "gdpr-anonymisation", tmp_path / "report",
+                  "--quasi-identifiers", "age,sex,race", "--sensitive", "income")  # fmt: skip
+    assert done.returncode == 5, done.stderr
+    report = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
+    failed = {c["id"] for p in report["policies"] for c in p["criteria"] if not c["passed"]}
+    assert {"no-copies", "singling-out"} <= failed
+    assert "FAILED" in done.stdout and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("policy", "extra", "fragment"),
+    [
+        ("hipaa-safe-harbour", (), "hipaa-safe-harbor"),  # unknown name: lists the real ones
+        ("{bad}", (), "citation"),  # a policy file missing a field
+        ("gdpr-anonymisation", ("--quasi-identifiers", "age,zipcode"), "zipcode"),
+        ("gdpr-anonymisation", ("--target", "salary"), "salary"),
+    ],
+)
+def test_bad_input_is_one_line_and_leaves_the_old_report(
+    tables: dict[str, Path], tmp_path: Path, policy: str, extra: tuple[str, ...], fragment: str
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(COPIES_ONLY.replace('citation: "GDPR Recital 26"', ""), encoding="utf-8")
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / "report.json").write_text("previous", encoding="utf-8")
+    done = _audit(tables, "other", policy.replace("{bad}", str(bad)), report, *extra)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+    assert (report / "report.json").read_text(encoding="utf-8") == "previous"
+    assert not (report / "report.html").exists()
