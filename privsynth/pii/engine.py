@@ -39,7 +39,8 @@ class DetectorConfig:
     deny_list: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: terms never reported (e.g. drug or device names the model mistakes for names)
     allow_list: tuple[str, ...] = ()
-    batch_size: int = 32
+    #: texts per ``nlp.pipe`` batch (128 measured ~8% faster than spaCy's 32 on short texts)
+    batch_size: int = 128
     n_process: int = 1
 
     def __post_init__(self) -> None:
@@ -211,7 +212,10 @@ class PIIDetector:
 
 
 _WORKER: dict[str, PIIDetector] = {}  # one detector per worker process, loaded once
-_CHUNK = 64
+#: a worker's unit of work: this many texts or characters, whichever comes first (by
+#: characters too, so a few long clinical notes still spread over all workers)
+_CHUNK_TEXTS = 64
+_CHUNK_CHARS = 16_000
 
 
 def _start_worker(config: DetectorConfig) -> None:
@@ -224,10 +228,12 @@ def _analyze_chunk(chunk: list[str]) -> list[list[Detection]]:
 
 def _chunks(texts: Iterable[str]) -> Iterator[list[str]]:
     chunk: list[str] = []
+    characters = 0
     for text in texts:
         chunk.append(text)
-        if len(chunk) == _CHUNK:
+        characters += len(text)
+        if len(chunk) == _CHUNK_TEXTS or characters >= _CHUNK_CHARS:
             yield chunk
-            chunk = []
+            chunk, characters = [], 0
     if chunk:
         yield chunk

@@ -11,8 +11,11 @@ and ALL-CAPS text.
 
 from __future__ import annotations
 
+import re
+
 from presidio_analyzer import EntityRecognizer
 
+from privsynth.pii.recognizers._base import DIGIT, gated
 from privsynth.pii.recognizers.address import AddressBlockRecognizer
 from privsynth.pii.recognizers.clinical import (
     AGE_LOWER_BOUND_KEY,
@@ -87,6 +90,10 @@ __all__ = [
 ]
 
 
+AT = re.compile("@")
+IP_CHAR = re.compile(r"\d|:")  # IPv4 digits; IPv6 may be letters and colons
+
+
 def health_recognizers(supported_language: str = "en") -> list[EntityRecognizer]:
     """One fresh instance of each privsynth recognizer.
 
@@ -130,8 +137,9 @@ def default_recognizers() -> list[EntityRecognizer]:
     ner = SpacyRecognizer(
         supported_entities=["PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"]
     )
-    presidio = [EmailRecognizer(), UrlRecognizer(), IpRecognizer(), UsSsnRecognizer(),
-                CreditCardRecognizer(), IbanRecognizer()]  # fmt: skip
+    presidio = [gated(EmailRecognizer, AT)(), UrlRecognizer(), gated(IpRecognizer, IP_CHAR)(),
+                gated(UsSsnRecognizer, DIGIT)(), gated(CreditCardRecognizer, DIGIT)(),
+                gated(IbanRecognizer, DIGIT)()]  # fmt: skip
     general = [CardNumberRecognizer(), ContextPhoneRecognizer(), EventYearRecognizer(),
                CompanyRecognizer(), ContextualNameRecognizer(), OccupationRecognizer(),
                NrpRecognizer()]  # fmt: skip

@@ -177,6 +177,9 @@ class RegexRecognizer(PatternRecognizer):
     ENTITY: ClassVar[str]
     PATTERNS: ClassVar[tuple[tuple[str, str, float], ...]]
     CONTEXT: ClassVar[tuple[str, ...]] = ()
+    #: something every match contains (e.g. a digit): texts without it are skipped
+    #: before Presidio runs each pattern, which is most of a short text's cost
+    REQUIRES: ClassVar[re.Pattern[str] | None] = None
 
     def __init__(self, supported_language: str = "en", context: list[str] | None = None) -> None:
         patterns = [Pattern(name, rx, score) for name, rx, score in self.PATTERNS]
@@ -193,6 +196,26 @@ class RegexRecognizer(PatternRecognizer):
             context=list(self.CONTEXT) if context is None else context,
             global_regex_flags=REGEX_FLAGS,
         )
+
+    def analyze(self, text: str, entities: list[str], *args: Any, **kwargs: Any) -> Any:
+        if self.REQUIRES is not None and self.REQUIRES.search(text) is None:
+            return []
+        return super().analyze(text, entities, *args, **kwargs)
+
+
+DIGIT = re.compile(r"\d")
+
+
+def gated(recognizer_class: type[Any], requires: re.Pattern[str]) -> type[Any]:
+    """A subclass of one of Presidio's pattern recognizers that skips texts lacking
+    ``requires`` (its name, context and results are unchanged)."""
+
+    def analyze(self: Any, text: str, entities: list[str], *args: Any, **kwargs: Any) -> Any:
+        if requires.search(text) is None:
+            return []
+        return recognizer_class.analyze(self, text, entities, *args, **kwargs)
+
+    return type(recognizer_class.__name__, (recognizer_class,), {"analyze": analyze})
 
 
 def make_result(

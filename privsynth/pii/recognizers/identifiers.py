@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from privsynth.pii import entities
 from privsynth.pii.recognizers._base import (
+    DIGIT,
     GAP,
     NUMBER_WORD,
     OPT_GAP,
@@ -101,6 +102,8 @@ class _LabelledIdRecognizer(RegexRecognizer):
     would be, and the date recognizer, not this one, should report it.
     """
 
+    REQUIRES: ClassVar[re.Pattern[str] | None] = DIGIT
+
     def invalidate_result(self, pattern_text: str) -> bool:
         """True (drop the match) when the 'id' is a dash-separated date."""
         return _DATE_LIKE.fullmatch(pattern_text) is not None
@@ -114,6 +117,8 @@ class NpiRecognizer(RegexRecognizer):
     number, an accession number), so only a label ("NPI: ...") earns 1.0; a bare
     valid number scores 0.6 and the context words lift it.
     """
+
+    REQUIRES: ClassVar[re.Pattern[str] | None] = DIGIT
 
     ENTITY: ClassVar[str] = entities.NPI
     PATTERNS: ClassVar[tuple[tuple[str, str, float], ...]] = (
@@ -133,6 +138,8 @@ class DeaNumberRecognizer(RegexRecognizer):
     Two constrained letters plus a check digit are specific enough that a valid
     number takes Presidio's full score (validation returns True).
     """
+
+    REQUIRES: ClassVar[re.Pattern[str] | None] = DIGIT
 
     ENTITY: ClassVar[str] = entities.DEA_NUMBER
     PATTERNS: ClassVar[tuple[tuple[str, str, float], ...]] = (

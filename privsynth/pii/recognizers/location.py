@@ -10,12 +10,14 @@ own they only get a token score for Presidio's context enhancement to lift.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, ClassVar
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from privsynth.pii import entities
 from privsynth.pii.recognizers._base import (
+    DIGIT,
     GAP,
     OPT_GAP,
     US_STATE_CODES,
@@ -49,6 +51,8 @@ class UsZipCodeRecognizer(RegexRecognizer):
     capitals: "in 12345" is not Indiana); ZIP+4 alone is weak, a bare 5-digit
     number very weak.
     """
+
+    REQUIRES: ClassVar[re.Pattern[str] | None] = DIGIT
 
     ENTITY: ClassVar[str] = entities.US_ZIP_CODE
     PATTERNS: ClassVar[tuple[tuple[str, str, float], ...]] = (
