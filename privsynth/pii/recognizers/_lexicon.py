@@ -16,7 +16,11 @@ import importlib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
+from presidio_analyzer import EntityRecognizer
+
+from privsynth.pii import entities
 from privsynth.pii.recognizers._base import words
 
 #: Faker person providers whose names are written in Latin script and are common
@@ -188,3 +192,35 @@ def name_lexicon() -> NameLexicon:
         last_names=_single_tokens(last) - PARTICLES,
         common_words=COMMON_WORDS | _everyday_words(),
     )
+
+
+class LexiconRecognizer(EntityRecognizer):
+    """A PERSON recognizer backed by the shared name lexicon (built on first use)."""
+
+    ENTITY: ClassVar[str] = entities.PERSON
+    #: Presidio context words that raise a match's score
+    CONTEXT: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        supported_language: str = "en",
+        context: list[str] | None = None,
+        lexicon: NameLexicon | None = None,
+    ) -> None:
+        self._lexicon = lexicon
+        super().__init__(
+            supported_entities=[self.ENTITY],
+            name=type(self).__name__,
+            supported_language=supported_language,
+            context=context if context is not None else list(self.CONTEXT),
+        )
+
+    @property
+    def lexicon(self) -> NameLexicon:
+        """The name lexicon, shared process-wide unless one was given."""
+        if self._lexicon is None:
+            self._lexicon = name_lexicon()
+        return self._lexicon
+
+    def load(self) -> None:
+        """Nothing to load eagerly: patterns are module constants, the lexicon is lazy."""

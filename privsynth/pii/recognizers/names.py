@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 
 from privsynth.pii import entities
 from privsynth.pii.recognizers._base import (
@@ -31,7 +31,7 @@ from privsynth.pii.recognizers._base import (
     window_before,
     words,
 )
-from privsynth.pii.recognizers._lexicon import PARTICLES, NameLexicon, name_lexicon
+from privsynth.pii.recognizers._lexicon import PARTICLES, LexiconRecognizer, NameLexicon
 
 if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -147,7 +147,7 @@ def _is_name(token: _Token, lexicon: NameLexicon) -> bool:
     return lexicon.is_first(token.text) or lexicon.is_last(token.text)
 
 
-class TitledPersonRecognizer(EntityRecognizer):
+class TitledPersonRecognizer(LexiconRecognizer):
     """A title or a credential next to 1-3 capitalised name tokens.
 
     Matches "Dr. Smith", "Dr Jane Doe", "Mr. O'Brien", "Mrs. Smith-Jones",
@@ -164,29 +164,7 @@ class TitledPersonRecognizer(EntityRecognizer):
     TITLE_SCORE: ClassVar[float] = 0.85
     CREDENTIAL_SCORE: ClassVar[float] = 0.8
 
-    def __init__(
-        self,
-        supported_language: str = "en",
-        context: list[str] | None = None,
-        lexicon: NameLexicon | None = None,
-    ) -> None:
-        self._lexicon = lexicon
-        super().__init__(
-            supported_entities=[self.ENTITY],
-            name=type(self).__name__,
-            supported_language=supported_language,
-            context=context if context is not None else ["doctor", "physician", "nurse", "signed"],
-        )
-
-    @property
-    def lexicon(self) -> NameLexicon:
-        """The name lexicon, shared process-wide unless one was given."""
-        if self._lexicon is None:
-            self._lexicon = name_lexicon()
-        return self._lexicon
-
-    def load(self) -> None:
-        """Nothing to load: the patterns are module constants, the lexicon is lazy."""
+    CONTEXT: ClassVar[tuple[str, ...]] = ("doctor", "physician", "nurse", "signed")
 
     def analyze(
         self,
@@ -331,7 +309,7 @@ _LABEL_RE = compile_pattern(
 )
 
 
-class NameLexiconRecognizer(EntityRecognizer):
+class NameLexiconRecognizer(LexiconRecognizer):
     """Known first name + known surname, "SURNAME, FIRSTNAME", and "Name:" fields.
 
     The lexicon (Faker's Latin-script person lists, built once) is matched case-
@@ -358,29 +336,7 @@ class NameLexiconRecognizer(EntityRecognizer):
     #: how far past a word a name may run (a first name, initials and surnames)
     WINDOW_CHARS: ClassVar[int] = 80
 
-    def __init__(
-        self,
-        supported_language: str = "en",
-        context: list[str] | None = None,
-        lexicon: NameLexicon | None = None,
-    ) -> None:
-        self._lexicon = lexicon
-        super().__init__(
-            supported_entities=[self.ENTITY],
-            name=type(self).__name__,
-            supported_language=supported_language,
-            context=context if context is not None else ["name", "patient", "contact", "signed"],
-        )
-
-    @property
-    def lexicon(self) -> NameLexicon:
-        """The name lexicon, shared process-wide unless one was given."""
-        if self._lexicon is None:
-            self._lexicon = name_lexicon()
-        return self._lexicon
-
-    def load(self) -> None:
-        """Nothing to load eagerly: the shared lexicon is built on first use."""
+    CONTEXT: ClassVar[tuple[str, ...]] = ("name", "patient", "contact", "signed")
 
     def analyze(
         self,

@@ -28,7 +28,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from privsynth.pii import entities
 from privsynth.pii.recognizers._base import alternation, compile_pattern, make_result, words
-from privsynth.pii.recognizers._lexicon import NameLexicon, name_lexicon
+from privsynth.pii.recognizers._lexicon import LexiconRecognizer, name_lexicon
 from privsynth.pii.recognizers.gazetteer import is_english_word
 from privsynth.pii.recognizers.names import NOT_NAME_WORDS
 
@@ -123,7 +123,7 @@ def _plain_word(word: str) -> bool:
     return not any(is_english_word(part) for part in key.split("-"))
 
 
-class ContextualNameRecognizer(EntityRecognizer):
+class ContextualNameRecognizer(LexiconRecognizer):
     """Person names by lexicon, shape and context (see the module docstring)."""
 
     ENTITY: ClassVar[str] = entities.PERSON
@@ -132,30 +132,6 @@ class ContextualNameRecognizer(EntityRecognizer):
     INITIAL_SCORE: ClassVar[float] = 0.6
     CUE_SCORE: ClassVar[float] = 0.6
     LOWER_SCORE: ClassVar[float] = 0.45
-
-    def __init__(
-        self,
-        supported_language: str = "en",
-        context: list[str] | None = None,
-        lexicon: NameLexicon | None = None,
-    ) -> None:
-        self._lexicon = lexicon
-        super().__init__(
-            supported_entities=[self.ENTITY],
-            name=type(self).__name__,
-            supported_language=supported_language,
-            context=context or [],
-        )
-
-    @property
-    def lexicon(self) -> NameLexicon:
-        """The name lexicon, shared process-wide unless one was given."""
-        if self._lexicon is None:
-            self._lexicon = name_lexicon()
-        return self._lexicon
-
-    def load(self) -> None:
-        """Nothing to load: the patterns are module constants, the lexicon is lazy."""
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
