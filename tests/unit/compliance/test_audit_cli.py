@@ -102,3 +102,36 @@ def test_bad_input_is_one_line_and_leaves_the_old_report(
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
     assert (report / "report.json").read_text(encoding="utf-8") == "previous"
     assert not (report / "report.html").exists()
+
+
+def test_synthesize_with_audit_reports_in_the_same_run(
+    tables: dict[str, Path], tmp_path: Path
+) -> None:
+    ledger, output = tmp_path / "ledger.db", tmp_path / "synth.csv"
+    done = _privsynth(
+        "synthesize", tables["real"], "-e", "1",
+        "--schema", ROOT / "examples" / "adult_schema.yaml", "-o", output, "--ledger", ledger, "--dataset", "adult600", "-q",
+        "--audit", tables["policy"], "--holdout", tables["holdout"], "--report-dir", tmp_path / "r",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
+    privacy = report["provenance"]["privacy"]
+    assert privacy["dataset"] == "adult600" and abs(privacy["epsilon"] - 1.0) < 1e-3
+    assert len(report["provenance"]["fingerprints"]["real"]) == 64  # SHA-256 of the input
+    assert report["passed"] is True and output.is_file()
+
+
+def test_synthesize_refuses_a_bad_audit_policy_before_spending(
+    tables: dict[str, Path], tmp_path: Path
+) -> None:
+    ledger = tmp_path / "ledger.db"
+    done = _privsynth(
+        "synthesize", tables["real"], "-e", "1", "-o", tmp_path / "synth.csv", "--ledger", ledger,
+        "--audit", "no-such-policy", "--holdout", tables["holdout"],
+    )  # fmt: skip
+    assert done.returncode == 2 and "no-such-policy" in done.stderr
+    assert not (tmp_path / "synth.csv").exists()
+    if ledger.exists():  # the ledger, if created at all, holds no run and no spend
+        listing = _privsynth("budget", "show", "real", "--ledger", ledger, "--json")
+        shown = json.loads(listing.stdout)
+        assert shown[0]["spent_epsilon"] == 0.0 and shown[0]["runs"] == []
