@@ -110,7 +110,8 @@ def test_synthesize_with_audit_reports_in_the_same_run(
     ledger, output = tmp_path / "ledger.db", tmp_path / "synth.csv"
     done = _privsynth(
         "synthesize", tables["real"], "-e", "1",
-        "--schema", ROOT / "examples" / "adult_schema.yaml", "-o", output, "--ledger", ledger, "--dataset", "adult600", "-q",
+        "--schema", ROOT / "examples" / "adult_schema.yaml", "-o", output,
+        "--ledger", ledger, "--dataset", "adult600", "-q",
         "--audit", tables["policy"], "--holdout", tables["holdout"], "--report-dir", tmp_path / "r",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
