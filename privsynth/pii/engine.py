@@ -99,7 +99,13 @@ def _cached_registry() -> Any:
                 return super().get_recognizers(language, entities, all_fields, ad_hoc_recognizers)
             key = (language, tuple(entities or ()), all_fields)
             if key not in self.memo:
-                self.memo[key] = super().get_recognizers(language, entities, all_fields)
+                found = super().get_recognizers(language, entities, all_fields)
+                # Presidio returns a set's order, which changes with the hash seed, and of
+                # two equal results (type, span, score) the first found survives: a fixed
+                # order, spaCy's NER last so that a specific recognizer wins such ties
+                self.memo[key] = sorted(
+                    found, key=lambda r: (r.name == "SpacyRecognizer", r.name, r.supported_entities)
+                )
             return self.memo[key]
 
     return CachedRegistry()

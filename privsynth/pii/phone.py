@@ -1,13 +1,23 @@
 """A fast telephone-number recognizer.
 
-Presidio's ``PhoneRecognizer`` validates candidates with libphonenumber once per
-region, which made it half of all analysis time; this one matches the usual written
-formats with one compiled expression and lets context words raise weak matches.
+Presidio's ``PhoneRecognizer`` runs libphonenumber's matcher over the whole text once
+per region, which made it half of all analysis time. This one matches the usual
+written formats with compiled expressions, then sends only the remaining phone-shaped
+digit runs (7-15 digits, national and international forms) to libphonenumber's
+validator, trying the regions in :data:`REGIONS` until one accepts. Context words
+raise weak matches.
 """
 
 from __future__ import annotations
 
-from presidio_analyzer import Pattern, PatternRecognizer
+import functools
+import re
+from typing import Any, Final
+
+import phonenumbers
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+
+from privsynth.pii.recognizers._base import make_result
 
 _SEP = r"[ .\-]?"
 PATTERNS = [
@@ -37,6 +47,19 @@ PATTERNS = [
 ]
 CONTEXT = ["phone", "telephone", "tel", "cell", "mobile", "fax", "call", "contact", "pager", "ph"]
 
+#: regions tried, in order, for a number written without a country code
+REGIONS: Final = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "BR", "AU", "IN", "PL", "SE", "CN")
+#: a digit run that may be a phone number: optional +/00, brackets, spaces, dots, dashes
+_CANDIDATE = re.compile(r"(?<![\w+/.\-])(?:\+|\()?\d[\d ().\-]{5,22}\d(?![\w/]|[.\-]\d)")
+_NOT_PHONE = re.compile(
+    r"\d{4}[.\-]\d{1,2}[.\-]\d{1,2}|\d{1,2}[.\-]\d{1,2}[.\-]\d{2,4}"  # dates
+    r"|\d{1,3}(?:\.\d{3}){2,}|\d+\.\d+"  # thousands separators, decimals
+)
+VALID_INTERNATIONAL_SCORE: Final = 0.75
+VALID_GROUPED_SCORE: Final = 0.6
+VALID_BARE_SCORE: Final = 0.4
+POSSIBLE_SCORE: Final = 0.3
+
 
 class PhoneNumberRecognizer(PatternRecognizer):
     """Written telephone numbers, US formats strongest."""
@@ -48,3 +71,37 @@ class PhoneNumberRecognizer(PatternRecognizer):
             context=CONTEXT,
             name="PhoneNumberRecognizer",
         )
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None
+    ) -> list[RecognizerResult]:
+        """The written formats, then validated phone-shaped digit runs."""
+        found = super().analyze(text, entities, nlp_artifacts, regex_flags) or []
+        for match in _CANDIDATE.finditer(text):
+            score = validated_score(match.group().rstrip(" (").strip())
+            if score:
+                found.append(make_result(self, match.start(), match.end(), score, "validated"))
+        unique: list[RecognizerResult] = EntityRecognizer.remove_duplicates(found)
+        return unique
+
+
+@functools.lru_cache(maxsize=4096)
+def validated_score(candidate: str) -> float:
+    """How sure libphonenumber lets us be that ``candidate`` is a phone number (0: not)."""
+    digits = sum(c.isdigit() for c in candidate)
+    if not 7 <= digits <= 15 or _NOT_PHONE.fullmatch(candidate):
+        return 0.0
+    grouped = any(c in " ().-" for c in candidate)
+    international = candidate.startswith(("+", "00"))
+    possible = False
+    for region in (None,) if international else REGIONS:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            if international:
+                return VALID_INTERNATIONAL_SCORE
+            return VALID_GROUPED_SCORE if grouped else VALID_BARE_SCORE
+        possible = possible or phonenumbers.is_possible_number(number)
+    return POSSIBLE_SCORE if possible and grouped else 0.0
