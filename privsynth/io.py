@@ -8,6 +8,7 @@ never leaves a half-written output or replaces a previous good one.
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -162,3 +163,16 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
         else:
             frame.to_csv(temp, index=False)
     return final
+
+
+def fingerprint(source: str | Path | pd.DataFrame) -> str:
+    """SHA-256 of a file's bytes, or of a frame's CSV rendering: identifies an exact
+    input or output (in ledgers and reports) without containing it."""
+    digest = hashlib.sha256()
+    if isinstance(source, pd.DataFrame):
+        digest.update(source.to_csv(index=False).encode("utf-8"))
+    else:
+        with Path(source).open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

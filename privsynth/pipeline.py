@@ -26,7 +26,7 @@ from privsynth.domain.table import build_codecs, decode_table, encode_table
 from privsynth.errors import ConfigurationError, InputDataError, SchemaError
 from privsynth.generators import GENERATORS, Generator, ProgressCallback
 from privsynth.generators.base import no_progress
-from privsynth.io import check_output_path, read_header, read_table, write_table
+from privsynth.io import check_output_path, fingerprint, read_header, read_table, write_table
 from privsynth.ledger import BudgetStatus, Ledger, check_budget_values
 from privsynth.mechanisms import Mechanisms
 from privsynth.noise import NoiseSource
@@ -225,6 +225,7 @@ def run_synthesis(
         if output is not None:
             progress("writing output")
             write_table(data, output)
+            run.output_sha256 = fingerprint(output)  # lets an audit find this run
     except BaseException:
         _close_failed(book, run_id, run)
         raise
@@ -283,6 +284,7 @@ class _Run:
         self.mechanisms = Mechanisms(privacy_filter, self.noise)
         self.discovery = DiscoveryReport()
         self.residual: ResidualReport | None = None
+        self.output_sha256: str | None = None
         if config.seed is not None:
             self.warnings.append("--seed makes the noise reproducible: use it for tests only")
 
@@ -334,6 +336,7 @@ class _Run:
             "generator_params": self.generator.params(),
             "seeded": self.config.seed is not None,
             "residual_pii": self.residual.to_dict() if self.residual else None,
+            "output_sha256": self.output_sha256,
         }
 
 

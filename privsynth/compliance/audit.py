@@ -20,6 +20,7 @@ from privsynth.compliance.policy import Policy, judge
 from privsynth.compliance.provenance import privacy_from_ledger, provenance
 from privsynth.evaluation.data import EvaluationData
 from privsynth.evaluation.report import evaluate
+from privsynth.io import fingerprint
 from privsynth.ledger import Ledger
 from privsynth.schema import Schema
 
@@ -75,4 +76,6 @@ def run_audit(
 def _privacy(inputs: AuditInputs) -> dict[str, Any] | None:
     if inputs.ledger is None or inputs.dataset is None:
         return None
-    return privacy_from_ledger(inputs.ledger, inputs.dataset, inputs.run_id)
+    synthetic = inputs.sources.get("synthetic")
+    digest = fingerprint(synthetic) if isinstance(synthetic, str | Path) else None
+    return privacy_from_ledger(inputs.ledger, inputs.dataset, inputs.run_id, digest)

