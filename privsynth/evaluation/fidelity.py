@@ -263,7 +263,8 @@ def correlation_ratio(categories: pd.Series, values: pd.Series) -> float:
 
 def pearson(x: pd.Series, y: pd.Series) -> float:
     """Pearson's r on rows where both are present; 0 when either is constant."""
-    value = x.corr(y)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant column: NaN, then 0
+        value = x.corr(y)
     return 0.0 if value is None or not np.isfinite(value) else float(value)
 
 
