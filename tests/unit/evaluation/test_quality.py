@@ -371,3 +371,13 @@ def test_tstr_single_class_and_multiclass_targets(
     assert details["task"] == "classification"
     assert 0.6 < details["tstr"]["auc"] <= 1.0
     assert details["trtr"]["auc"] > 0.6
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_constant_synthetic_column_has_no_correlation_and_no_warning() -> None:
+    from privsynth.evaluation.fidelity import pearson
+
+    constant = pd.Series([0.0] * 50)
+    varying = pd.Series(np.arange(50, dtype=float))
+    assert pearson(constant, varying) == 0.0
+    assert pearson(varying, varying) == pytest.approx(1.0)
