@@ -51,10 +51,12 @@ CONTEXT = ["phone", "telephone", "tel", "cell", "mobile", "fax", "call", "contac
 REGIONS: Final = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "BR", "AU", "IN", "PL", "SE", "CN")
 #: a digit run that may be a phone number: optional +/00, brackets, spaces, dots, dashes
 _CANDIDATE = re.compile(r"(?<![\w+/.\-])(?:\+|\()?\d[\d ().\-]{5,22}\d(?![\w/]|[.\-]\d)")
-_NOT_PHONE = re.compile(
-    r"\d{4}[.\-]\d{1,2}[.\-]\d{1,2}|\d{1,2}[.\-]\d{1,2}[.\-]\d{2,4}"  # dates
-    r"|\d{1,3}(?:\.\d{3}){2,}|\d+\.\d+"  # thousands separators, decimals
+#: a date at the start of a run ("2021-03-14", "1970-09-29 20:21" minus the colon part)
+_DATE_FIRST = re.compile(
+    r"\d{4}[.\-]\d{1,2}[.\-]\d{1,2}(?!\d)|\d{1,2}[.\-]\d{1,2}[.\-]\d{2,4}(?!\d)"
 )
+#: plain quantities: thousands separators and decimals
+_QUANTITY = re.compile(r"\d{1,3}(?:\.\d{3}){2,}|\d+\.\d+")
 VALID_INTERNATIONAL_SCORE: Final = 0.75
 VALID_GROUPED_SCORE: Final = 0.6
 VALID_BARE_SCORE: Final = 0.4
@@ -89,7 +91,7 @@ class PhoneNumberRecognizer(PatternRecognizer):
 def validated_score(candidate: str) -> float:
     """How sure libphonenumber lets us be that ``candidate`` is a phone number (0: not)."""
     digits = sum(c.isdigit() for c in candidate)
-    if not 7 <= digits <= 15 or _NOT_PHONE.fullmatch(candidate):
+    if not 7 <= digits <= 15 or _DATE_FIRST.match(candidate) or _QUANTITY.fullmatch(candidate):
         return 0.0
     grouped = any(c in " ().-" for c in candidate)
     international = candidate.startswith(("+", "00"))

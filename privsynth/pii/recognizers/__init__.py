@@ -12,6 +12,7 @@ and ALL-CAPS text.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from presidio_analyzer import EntityRecognizer
 
@@ -134,7 +135,7 @@ def default_recognizers() -> list[EntityRecognizer]:
 
     from privsynth.pii.phone import PhoneNumberRecognizer
 
-    ner = SpacyRecognizer(
+    ner = _plausible_only(SpacyRecognizer)(
         supported_entities=["PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"]
     )
     presidio = [gated(EmailRecognizer, AT)(), UrlRecognizer(), gated(IpRecognizer, IP_CHAR)(),
@@ -144,3 +145,21 @@ def default_recognizers() -> list[EntityRecognizer]:
                CompanyRecognizer(), ContextualNameRecognizer(), OccupationRecognizer(),
                NrpRecognizer()]  # fmt: skip
     return [ner, *presidio, PhoneNumberRecognizer(), *general, *health_recognizers()]
+
+
+def _plausible_only(spacy_recognizer: type[Any]) -> type[Any]:
+    """spaCy's recognizer with the precision filters applied to its own results, before
+    Presidio removes results contained in others: otherwise a span the filters reject
+    ("lena andersson" in lower case, "Ana Ruiz Phone") first hides the contained result
+    of a specific recognizer, then is dropped itself, and the name is lost."""
+    from privsynth.pii.detection import Detection
+    from privsynth.pii.filters import MODEL_RECOGNIZER, is_plausible
+
+    def analyze(self: Any, text: str, entities: list[str], nlp_artifacts: Any = None) -> Any:
+        found = spacy_recognizer.analyze(self, text, entities, nlp_artifacts)
+        return [r for r in found if r.end > r.start and is_plausible(text, _model(r))]
+
+    def _model(found: Any) -> Detection:
+        return Detection(found.start, found.end, found.entity_type, found.score, MODEL_RECOGNIZER)
+
+    return type(spacy_recognizer.__name__, (spacy_recognizer,), {"analyze": analyze})
