@@ -172,6 +172,8 @@ def _plausible_name(span: str, kind: str, recognizer: str) -> bool:
     words = span.split()
     if not any(w[:1].isupper() for w in words):
         return False  # names are capitalised in the original (the model may see lower case)
+    if len(words) == 1 and span.count("-") == 1 and name_lexicon().is_eponym(*span.split("-")):
+        return False  # "Stevens-Johnson", "Kaplan-Meier": a syndrome or a method
     return not (kind == "ORGANIZATION" and len(words) == 1 and _ACRONYM.match(span))
 
 

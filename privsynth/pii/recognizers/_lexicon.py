@@ -102,6 +102,8 @@ EPONYMS: frozenset[tuple[str, str]] = frozenset(
         jacob-creutzfeldt creutzfeldt-jakob hand-schuller sturge-weber klippel-feil
         peutz-jeghers dubin-johnson crigler-najjar wernicke-korsakoff zollinger-ellison
         mallory-denk lambert-eaton henoch-schonlein kasabach-merritt swan-ganz
+        kaplan-meier mann-whitney bland-altman kolmogorov-smirnov hardy-weinberg
+        michaelis-menten frank-starling wolff-chaikoff bazett-fridericia cockcroft-gault
         """
     )
 )

@@ -210,6 +210,15 @@ _FIRM_RE = compile_pattern(
     r"(?<![\p{L}'’-])(?P<a>\p{Lu}\p{Ll}+),[ \t]+(?P<b>\p{Lu}\p{Ll}+),?[ \t]+(?:and|&)[ \t]+"
     r"(?P<c>\p{Lu}\p{Ll}+)(?![\p{L}'’-])"
 )
+# the same firm in lower case ("hubbard, fox and gillespie"), and a hyphenated surname pair
+# ("Weeks-Rivas", "Fritz-Armstrong"): a firm or a double-barrelled surname, PII either way
+_LOWER_FIRM_RE = compile_pattern(
+    r"(?<![\p{L}'’-])(?P<a>\p{Ll}{2,}),[ \t]+(?P<b>\p{Ll}{2,}),?[ \t]+(?:and|&)[ \t]+"
+    r"(?P<c>\p{Ll}{2,})(?![\p{L}'’-])"
+)
+_SURNAME_PAIR_RE = compile_pattern(
+    r"(?<![\p{L}'’-])(?P<a>\p{Lu}\p{Ll}+)-(?P<b>\p{Lu}\p{Ll}+)(?![\p{L}'’-])"
+)
 _LEGAL_KEYS: Final = frozenset(w.rstrip(".").lower() for w in _LEGAL_FORMS) | {"sons"}
 _NOT_COMPANY_START: Final = frozenset(
     words("the a an of for and in at by to with from our my your his her their this that")
@@ -263,6 +272,7 @@ class CompanyRecognizer(_Recognizer):
     ENDING_SCORE: ClassVar[float] = 0.55
     FIRM_SCORE: ClassVar[float] = 0.6
     CONTEXT_SCORE: ClassVar[float] = 0.55
+    PAIR_SCORE: ClassVar[float] = 0.5
 
     def _by_form(self, text: str) -> list[RecognizerResult]:
         """Names before a legal form or a company-name ending."""
@@ -311,10 +321,26 @@ class CompanyRecognizer(_Recognizer):
                 span = self._context_span(text, match.start(), match.end())
                 if span is not None:
                     results.append(make_result(self, *span, self.CONTEXT_SCORE, "company_context"))
+        return results + self._by_surnames(text)
+
+    def _by_surnames(self, text: str) -> list[RecognizerResult]:
+        """Firms named after three surnames, and hyphenated surname pairs that are no
+        medical eponym ("Stevens-Johnson")."""
         lexicon = name_lexicon()
-        for match in _FIRM_RE.finditer(text):
-            if all(lexicon.is_last(match.group(g)) for g in ("a", "b", "c")):
-                results.append(
-                    make_result(self, match.start(), match.end(), self.FIRM_SCORE, "firm")
-                )
-        return results
+        found = []
+        for pattern in (_FIRM_RE, _LOWER_FIRM_RE):
+            for match in pattern.finditer(text):
+                names = [match.group(g) for g in ("a", "b", "c")]
+                everyday = sum(lexicon.is_common(name) for name in names)
+                lower_ok = pattern is _FIRM_RE or everyday <= 1
+                if lower_ok and all(lexicon.is_last(name) for name in names):
+                    start, end = match.start(), match.end()
+                    found.append(make_result(self, start, end, self.FIRM_SCORE, "firm"))
+        for match in _SURNAME_PAIR_RE.finditer(text):
+            a, b = match.group("a"), match.group("b")
+            surnames = lexicon.is_last(a) and lexicon.is_last(b)
+            everyday = lexicon.is_common(a) and lexicon.is_common(b)
+            if surnames and not everyday and not lexicon.is_eponym(a, b):
+                start, end = match.start(), match.end()
+                found.append(make_result(self, start, end, self.PAIR_SCORE, "surname_pair"))
+        return found
