@@ -43,6 +43,8 @@ _END = r"(?![\p{L}\d]|['’]\p{L}{2}|-\p{L})"
 
 _WORD_RE = compile_pattern(rf"{_EDGE}(?:{_TITLE_WORD}|{_UPPER_WORD}){_END}")
 _LOWER_WORD_RE = compile_pattern(rf"{_EDGE}{_LOWER_WORD}{_END}")
+# two capitalised words side by side, for names written with letters English lacks
+_TITLE_PAIR_RE = compile_pattern(rf"{_EDGE}(?P<a>{_TITLE_WORD})[ \t]+(?P<b>{_TITLE_WORD}){_END}")
 # "Gladys L. Leblanc", "Leena O Sasi", "Halldór Ó Árnþórsson"
 _MIDDLE_INITIAL_RE = compile_pattern(
     rf"{_EDGE}(?P<a>{_TITLE_WORD})[ \t]+\p{{Lu}}\.?[ \t]+(?P<b>{_TITLE_WORD}){_END}"
@@ -132,6 +134,7 @@ class ContextualNameRecognizer(LexiconRecognizer):
     INITIAL_SCORE: ClassVar[float] = 0.6
     CUE_SCORE: ClassVar[float] = 0.6
     LOWER_SCORE: ClassVar[float] = 0.45
+    ACCENTED_PAIR_SCORE: ClassVar[float] = 0.45
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -144,6 +147,7 @@ class ContextualNameRecognizer(LexiconRecognizer):
             spans += self._lexicon_words(text)
             spans += self._middle_initials(text)
             spans += self._cued(text)
+            spans += self._accented_pairs(text)
         else:
             spans += self._lower_case(text)
         results = [make_result(self, s, e, score, reason) for s, e, score, reason in spans]
@@ -181,6 +185,16 @@ class ContextualNameRecognizer(LexiconRecognizer):
             if _plain_word(following.group()) and not self.lexicon.is_common(following.group()):
                 reason = "first_unknown_surname"
                 found.append((match.start(), following.end(), self.FIRST_UNKNOWN_SCORE, reason))
+        return found
+
+    def _accented_pairs(self, text: str) -> list[tuple[int, int, float, str]]:
+        """Two capitalised words that are no English words, one with a letter English
+        lacks ("Rościsław Dudek", "Esat Jeknić"): a name (or a place) the lexicon misses."""
+        found = []
+        for match in _TITLE_PAIR_RE.finditer(text, overlapped=True):
+            a, b = match.group("a"), match.group("b")
+            if (not a.isascii() or not b.isascii()) and _plain_word(a) and _plain_word(b):
+                found.append((match.start(), match.end(), self.ACCENTED_PAIR_SCORE, "accented"))
         return found
 
     def _middle_initials(self, text: str) -> list[tuple[int, int, float, str]]:

@@ -129,3 +129,9 @@ def test_names_and_firms_found_in_hard_places(text: str, expected: str) -> None:
 )
 def test_medical_and_statistical_eponyms_are_not_names(text: str) -> None:
     assert PIIDetector().analyze(text) == []
+
+
+def test_names_with_letters_english_lacks_are_found_without_the_lexicon() -> None:
+    text = "Rościsław Dudek of Lexisnexis is the CEO of the year."
+    found = [text[d.start : d.end] for d in PIIDetector().analyze(text)]
+    assert "Rościsław Dudek" in found
