@@ -166,6 +166,31 @@ def compile_pattern(pattern: str, flags: int = REGEX_FLAGS) -> Any:
     return regex.compile(pattern, flags)
 
 
+class ContextRecognizer(EntityRecognizer):
+    """A hand-written recognizer whose entities and Presidio context words are class
+    data: ``ENTITY`` (plus ``EXTRA_ENTITIES`` when it reports several types) and
+    ``CONTEXT``. Nothing to load: patterns are module constants."""
+
+    ENTITY: ClassVar[str]
+    EXTRA_ENTITIES: ClassVar[tuple[str, ...]] = ()
+    CONTEXT: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, supported_language: str = "en", context: list[str] | None = None) -> None:
+        super().__init__(
+            supported_entities=[self.ENTITY, *self.EXTRA_ENTITIES],
+            name=type(self).__name__,
+            supported_language=supported_language,
+            context=list(self.CONTEXT) if context is None else context,
+        )
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def wanted(self, requested: list[str] | None) -> bool:
+        """Whether a call asking for ``requested`` entities (None: all) concerns us."""
+        return not requested or not set(requested).isdisjoint(self.supported_entities)
+
+
 class RegexRecognizer(PatternRecognizer):
     """A pattern recognizer whose entity, patterns and context are class data.
 

@@ -18,10 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from presidio_analyzer import EntityRecognizer
-
 from privsynth.pii import entities
-from privsynth.pii.recognizers._base import words
+from privsynth.pii.recognizers._base import ContextRecognizer, words
 
 #: Faker person providers whose names are written in Latin script and are common
 #: among US patients and clinicians.
@@ -196,12 +194,10 @@ def name_lexicon() -> NameLexicon:
     )
 
 
-class LexiconRecognizer(EntityRecognizer):
+class LexiconRecognizer(ContextRecognizer):
     """A PERSON recognizer backed by the shared name lexicon (built on first use)."""
 
     ENTITY: ClassVar[str] = entities.PERSON
-    #: Presidio context words that raise a match's score
-    CONTEXT: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -210,12 +206,7 @@ class LexiconRecognizer(EntityRecognizer):
         lexicon: NameLexicon | None = None,
     ) -> None:
         self._lexicon = lexicon
-        super().__init__(
-            supported_entities=[self.ENTITY],
-            name=type(self).__name__,
-            supported_language=supported_language,
-            context=context if context is not None else list(self.CONTEXT),
-        )
+        super().__init__(supported_language, context)
 
     @property
     def lexicon(self) -> NameLexicon:
@@ -223,6 +214,3 @@ class LexiconRecognizer(EntityRecognizer):
         if self._lexicon is None:
             self._lexicon = name_lexicon()
         return self._lexicon
-
-    def load(self) -> None:
-        """Nothing to load eagerly: patterns are module constants, the lexicon is lazy."""

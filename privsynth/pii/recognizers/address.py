@@ -28,6 +28,7 @@ from privsynth.pii.recognizers._base import (
     GAP,
     OPT_GAP,
     US_STATE_CODES,
+    ContextRecognizer,
     alternation,
     compile_pattern,
     make_result,
@@ -167,7 +168,7 @@ _STOP_WORDS: Final[frozenset[str]] = frozenset(
 MAX_PIECES: Final = 6
 
 
-class AddressBlockRecognizer(EntityRecognizer):
+class AddressBlockRecognizer(ContextRecognizer):
     """International and military street addresses and the rest of their block.
 
     Reports several entities: STREET_ADDRESS (street and unit), LOCATION (city,
@@ -179,16 +180,8 @@ class AddressBlockRecognizer(EntityRecognizer):
     PIECE_SCORE: ClassVar[float] = 0.6
     MILITARY_SCORE: ClassVar[float] = 0.85
 
-    def __init__(self, supported_language: str = "en", context: list[str] | None = None) -> None:
-        super().__init__(
-            supported_entities=[entities.STREET_ADDRESS, entities.LOCATION, entities.US_ZIP_CODE],
-            name=type(self).__name__,
-            supported_language=supported_language,
-            context=context if context is not None else ["address", "street", "lives"],
-        )
-
-    def load(self) -> None:
-        """Nothing to load: the patterns are module constants."""
+    EXTRA_ENTITIES: ClassVar[tuple[str, ...]] = (entities.LOCATION, entities.US_ZIP_CODE)
+    CONTEXT: ClassVar[tuple[str, ...]] = ("address", "street", "lives")
 
     def analyze(
         self,
@@ -197,7 +190,7 @@ class AddressBlockRecognizer(EntityRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
     ) -> list[RecognizerResult]:
         """Street lines, units with their street, and the places and postcode after them."""
-        if entities and not set(entities) & set(self.supported_entities):
+        if not self.wanted(entities):
             return []
         found: list[tuple[int, int, str, float]] = []
         for start, end, score in self._streets(text):

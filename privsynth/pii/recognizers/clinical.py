@@ -21,6 +21,7 @@ from privsynth.pii import entities
 from privsynth.pii.recognizers._base import (
     GAP,
     OPT_GAP,
+    ContextRecognizer,
     RegexRecognizer,
     alternation,
     case_sensitive,
@@ -536,7 +537,7 @@ def is_generic_facility(span: str) -> bool:
     )
 
 
-class FacilityRecognizer(EntityRecognizer):
+class FacilityRecognizer(ContextRecognizer):
     """Named hospitals, clinics and other care facilities.
 
     A name is one to six capitalised words (Title Case or ALL CAPS, with "of",
@@ -554,18 +555,14 @@ class FacilityRecognizer(EntityRecognizer):
     #: how far before its keyword a facility name may start
     WINDOW_CHARS: ClassVar[int] = 120
 
-    def __init__(self, supported_language: str = "en", context: list[str] | None = None) -> None:
-        super().__init__(
-            supported_entities=[self.ENTITY],
-            name=type(self).__name__,
-            supported_language=supported_language,
-            context=context
-            if context is not None
-            else ["hospital", "clinic", "admitted", "transferred", "facility", "center"],
-        )
-
-    def load(self) -> None:
-        """Nothing to load: the patterns are module constants."""
+    CONTEXT: ClassVar[tuple[str, ...]] = (
+        "hospital",
+        "clinic",
+        "admitted",
+        "transferred",
+        "facility",
+        "center",
+    )
 
     def analyze(
         self,
@@ -574,7 +571,7 @@ class FacilityRecognizer(EntityRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
     ) -> list[RecognizerResult]:
         """Facility names around each facility keyword of ``text``."""
-        if entities and self.ENTITY not in entities:
+        if not self.wanted(entities):
             return []
         results: list[RecognizerResult] = []
         for keyword in _KEYWORD_RE.finditer(text):

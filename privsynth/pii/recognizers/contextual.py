@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Final
 
-from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 
 from privsynth.pii import entities
-from privsynth.pii.recognizers._base import compile_pattern, make_result, words
+from privsynth.pii.recognizers._base import ContextRecognizer, compile_pattern, make_result, words
 from privsynth.pii.recognizers._lexicon import name_lexicon
 from privsynth.pii.recognizers.gazetteer import is_english_word
 from privsynth.pii.recognizers.identifiers import luhn_valid
@@ -40,23 +40,6 @@ def _context_before(text: str, start: int, pattern: object) -> bool:
     return pattern.search(text, window, start) is not None  # type: ignore[attr-defined]
 
 
-class _Recognizer(EntityRecognizer):
-    """An EntityRecognizer with one entity and nothing to load."""
-
-    ENTITY: ClassVar[str]
-
-    def __init__(self, supported_language: str = "en", context: list[str] | None = None) -> None:
-        super().__init__(
-            supported_entities=[self.ENTITY],
-            name=type(self).__name__,
-            supported_language=supported_language,
-            context=context or [],
-        )
-
-    def load(self) -> None:
-        """Nothing to load: the patterns are module constants."""
-
-
 # ------------------------------------------------------------------ cards
 
 _CARD_NUMBER_RE = compile_pattern(r"(?<![\w-])\d{12,19}(?![\w-])")
@@ -66,7 +49,7 @@ _CARD_WORD_RE = compile_pattern(
 )
 
 
-class CardNumberRecognizer(_Recognizer):
+class CardNumberRecognizer(ContextRecognizer):
     """Luhn-valid 12-19 digit numbers with a card word before them on the line."""
 
     ENTITY: ClassVar[str] = entities.CREDIT_CARD
@@ -76,7 +59,7 @@ class CardNumberRecognizer(_Recognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         """Card numbers of ``text``."""
-        if entities and self.ENTITY not in entities:
+        if not self.wanted(entities):
             return []
         results = []
         for match in _CARD_NUMBER_RE.finditer(text):
@@ -102,7 +85,7 @@ _PHONE_AFTER_RE = compile_pattern(r"[ \t]*\(?(?i:office|fax|mobile|cell|home|wor
 _DATE_LIKE_RE = compile_pattern(r"\d{1,4}[-./]\d{1,2}[-./]\d{1,4}")
 
 
-class ContextPhoneRecognizer(_Recognizer):
+class ContextPhoneRecognizer(ContextRecognizer):
     """Phone numbers of any national format next to a phone word, and "+" numbers."""
 
     ENTITY: ClassVar[str] = entities.PHONE_NUMBER
@@ -114,7 +97,7 @@ class ContextPhoneRecognizer(_Recognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         """Phone numbers of ``text``."""
-        if entities and self.ENTITY not in entities:
+        if not self.wanted(entities):
             return []
         results = []
         for match in _PHONE_CANDIDATE_RE.finditer(text):
@@ -161,7 +144,7 @@ def is_event_year(text: str, start: int, end: int) -> bool:
     )
 
 
-class EventYearRecognizer(_Recognizer):
+class EventYearRecognizer(ContextRecognizer):
     """Years dated by their context ("founded in 1977", "a 2017 Polish film")."""
 
     ENTITY: ClassVar[str] = entities.DATE_TIME
@@ -171,7 +154,7 @@ class EventYearRecognizer(_Recognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         """Event years of ``text``."""
-        if entities and self.ENTITY not in entities:
+        if not self.wanted(entities):
             return []
         results = [
             make_result(self, m.start(), m.end(), self.SCORE, "event_year")
@@ -262,7 +245,7 @@ def _mostly_upper_line(text: str, position: int) -> bool:
     return len(letters) >= 8 and sum(c.isupper() for c in letters) > 0.7 * len(letters)
 
 
-class CompanyRecognizer(_Recognizer):
+class CompanyRecognizer(ContextRecognizer):
     """Company names by their legal form or name ending, "X, Y and Z" firms, and
     capitalised names after a phrase of employment ("works for X", "spent a year at
     X", "later became X"), before "website" or in "X is a ... company"."""
@@ -313,7 +296,7 @@ class CompanyRecognizer(_Recognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         """Company names of ``text``."""
-        if entities and self.ENTITY not in entities:
+        if not self.wanted(entities):
             return []
         results = self._by_form(text)
         for pattern in (_COMPANY_CUE_RE, _COMPANY_SITE_RE, _COMPANY_IS_A_RE):

@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING, ClassVar, Final
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from privsynth.pii import entities
-from privsynth.pii.recognizers._base import alternation, compile_pattern, make_result, words
+from privsynth.pii.recognizers._base import (
+    ContextRecognizer,
+    alternation,
+    compile_pattern,
+    make_result,
+    words,
+)
 from privsynth.pii.recognizers._lexicon import name_lexicon
 from privsynth.pii.recognizers.gazetteer import is_english_word
 
@@ -120,28 +126,19 @@ def _is_head(word: str) -> bool:
     return key in _HEAD_WORDS or key.endswith(_HEAD_SUFFIXES)
 
 
-class OccupationRecognizer(EntityRecognizer):
+class OccupationRecognizer(ContextRecognizer):
     """Job titles where the sentence makes them someone's job (module docstring)."""
 
     ENTITY: ClassVar[str] = entities.OCCUPATION
     SCORE: ClassVar[float] = 0.55
 
-    def __init__(self, supported_language: str = "en", context: list[str] | None = None) -> None:
-        super().__init__(
-            supported_entities=[self.ENTITY, ORGANIZATION],
-            name=type(self).__name__,
-            supported_language=supported_language,
-            context=context or [],
-        )
-
-    def load(self) -> None:
-        """Nothing to load: the patterns are module constants."""
+    EXTRA_ENTITIES: ClassVar[tuple[str, ...]] = (ORGANIZATION,)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         """Job titles of ``text``."""
-        if entities and self.ENTITY not in entities:
+        if not self.wanted(entities):
             return []
         results = []
         for pattern, reason in ((_AS_RE, "as_occupation"), (_APPOSITION_RE, "apposition"),
@@ -276,31 +273,28 @@ def is_nrp_word(word: str) -> bool:
     return key in _NRP_KEYS or key.rstrip("s") in _NRP_KEYS or key[:-2] in _NRP_KEYS
 
 
-class NrpRecognizer(EntityRecognizer):
+class NrpRecognizer(ContextRecognizer):
     """Nationality, religion and political group words (module docstring)."""
 
     ENTITY: ClassVar[str] = entities.NRP
     SCORE: ClassVar[float] = 0.6
     AMBIGUOUS_SCORE: ClassVar[float] = 0.3
 
-    def __init__(self, supported_language: str = "en", context: list[str] | None = None) -> None:
-        super().__init__(
-            supported_entities=[self.ENTITY],
-            name=type(self).__name__,
-            supported_language=supported_language,
-            context=context
-            if context is not None
-            else ["nationality", "religion", "citizen", "ethnicity", "party", "food", "cuisine"],
-        )
-
-    def load(self) -> None:
-        """Nothing to load: the patterns are module constants."""
+    CONTEXT: ClassVar[tuple[str, ...]] = (
+        "nationality",
+        "religion",
+        "citizen",
+        "ethnicity",
+        "party",
+        "food",
+        "cuisine",
+    )
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         """Nationality, religion and political words of ``text``."""
-        if entities and self.ENTITY not in entities:
+        if not self.wanted(entities):
             return []
         lower_text = not any(c.isupper() for c in text)
         results = []

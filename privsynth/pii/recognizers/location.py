@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, ClassVar
 
-from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 
 from privsynth.pii import entities
 from privsynth.pii.recognizers._base import (
@@ -22,6 +22,7 @@ from privsynth.pii.recognizers._base import (
     OPT_GAP,
     US_STATE_CODES,
     US_STATE_NAMES,
+    ContextRecognizer,
     RegexRecognizer,
     alternation,
     case_sensitive,
@@ -247,7 +248,7 @@ _WORD_STATE_CODES = frozenset(
 )
 
 
-class UsCityRecognizer(EntityRecognizer):
+class UsCityRecognizer(ContextRecognizer):
     """A US city written before its state: "Boston, MA 02114", "WORCESTER, MA".
 
     The span is the city only (Safe Harbor keeps states). spaCy's NER misses most
@@ -263,16 +264,7 @@ class UsCityRecognizer(EntityRecognizer):
     #: how far before the state a city name may start
     WINDOW_CHARS: ClassVar[int] = 60
 
-    def __init__(self, supported_language: str = "en", context: list[str] | None = None) -> None:
-        super().__init__(
-            supported_entities=[self.ENTITY],
-            name=type(self).__name__,
-            supported_language=supported_language,
-            context=context if context is not None else ["lives", "city", "address", "from"],
-        )
-
-    def load(self) -> None:
-        """Nothing to load: the patterns are module constants."""
+    CONTEXT: ClassVar[tuple[str, ...]] = ("lives", "city", "address", "from")
 
     def analyze(
         self,
@@ -281,7 +273,7 @@ class UsCityRecognizer(EntityRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
     ) -> list[RecognizerResult]:
         """Cities before each ", STATE" of ``text``."""
-        if entities and self.ENTITY not in entities:
+        if not self.wanted(entities):
             return []
         results: list[RecognizerResult] = []
         for state in _STATE_AFTER_CITY_RE.finditer(text):

@@ -173,7 +173,7 @@ class TitledPersonRecognizer(LexiconRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
     ) -> list[RecognizerResult]:
         """Titled and credentialed names in ``text``."""
-        if entities and self.ENTITY not in entities:
+        if not self.wanted(entities):
             return []
         results: list[RecognizerResult] = []
         taken: list[tuple[int, int]] = []
@@ -350,7 +350,7 @@ class NameLexiconRecognizer(LexiconRecognizer):
         inverted form) open a small same-line window of tokens to inspect, so the
         cost is one regex scan plus a set lookup per word.
         """
-        if entities and self.ENTITY not in entities:
+        if not self.wanted(entities):
             return []
         results = self._labelled(text)
         labelled = sorted((r.start, r.end) for r in results)

@@ -140,7 +140,7 @@ class ContextualNameRecognizer(LexiconRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         """Names of ``text`` found by lexicon, shape and context."""
-        if entities and self.ENTITY not in entities:
+        if not self.wanted(entities):
             return []
         spans: list[tuple[int, int, float, str]] = []
         if any(c.isupper() for c in text):

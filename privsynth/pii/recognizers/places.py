@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, ClassVar, Final
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from privsynth.pii import entities
-from privsynth.pii.recognizers._base import GAP, alternation, compile_pattern, make_result, words
+from privsynth.pii.recognizers._base import (
+    GAP,
+    ContextRecognizer,
+    alternation,
+    compile_pattern,
+    make_result,
+    words,
+)
 from privsynth.pii.recognizers.gazetteer import AMBIGUOUS_COUNTRIES, COUNTRIES
 
 if TYPE_CHECKING:
@@ -89,7 +96,7 @@ _NOT_PLACE_WORDS: Final[frozenset[str]] = frozenset(
 _FUNCTION_WORDS: Final[frozenset[str]] = _NOT_PLACE_WORDS
 
 
-class PlaceRecognizer(EntityRecognizer):
+class PlaceRecognizer(ContextRecognizer):
     """Countries and places named after a residence, origin or travel phrase (LOCATION),
     with the postcode after "in PLACE 1234" (US_ZIP_CODE)."""
 
@@ -98,16 +105,8 @@ class PlaceRecognizer(EntityRecognizer):
     CUE_SCORE: ClassVar[float] = 0.6
     POSTCODE_SCORE: ClassVar[float] = 0.5
 
-    def __init__(self, supported_language: str = "en", context: list[str] | None = None) -> None:
-        super().__init__(
-            supported_entities=[entities.LOCATION, entities.US_ZIP_CODE],
-            name=type(self).__name__,
-            supported_language=supported_language,
-            context=context if context is not None else ["lives", "from", "city", "country"],
-        )
-
-    def load(self) -> None:
-        """Nothing to load: the patterns are module constants."""
+    EXTRA_ENTITIES: ClassVar[tuple[str, ...]] = (entities.US_ZIP_CODE,)
+    CONTEXT: ClassVar[tuple[str, ...]] = ("lives", "from", "city", "country")
 
     def analyze(
         self,
@@ -116,7 +115,7 @@ class PlaceRecognizer(EntityRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
     ) -> list[RecognizerResult]:
         """Countries, cued places and "in PLACE 1234" postcodes of ``text``."""
-        if entities and not set(entities) & set(self.supported_entities):
+        if not self.wanted(entities):
             return []
         lower_text = not any(c.isupper() for c in text)
         results: list[RecognizerResult] = []
