@@ -16,55 +16,10 @@ from privsynth.pii.recognizers._lexicon import name_lexicon
 from privsynth.pii.recognizers.clinical import is_generic_facility
 from privsynth.pii.recognizers.contextual import is_event_year
 from privsynth.pii.recognizers.descriptors import is_nrp_word, is_occupation
-from privsynth.pii.recognizers.gazetteer import is_country, is_english_word
+from privsynth.pii.recognizers.gazetteer import MONTH_AND_DAY_WORDS, is_country, is_english_word
 
 _DIGIT = re.compile(r"\d")
 _LETTER = re.compile(r"[^\W\d_]")
-_MONTHS_AND_DAYS = frozenset(
-    [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "mon",
-        "tue",
-        "tues",
-        "wed",
-        "thu",
-        "thur",
-        "thurs",
-        "fri",
-        "sat",
-        "sun",
-    ]
-)
 _NUMERIC_DATE = re.compile(r"\d{1,4}\s*[/.-]\s*\d{1,2}|\d{1,2}:\d{2}|\b\d{1,2}(?:st|nd|rd|th)\b")
 _WORDS = re.compile(r"[a-z]+", re.IGNORECASE)
 _ACRONYM = re.compile(r"^[A-Z]{1,4}s?$")
@@ -161,7 +116,7 @@ def _names_a_date(span: str) -> bool:
     ("last summer") or a bare year (years are not identifiers under Safe Harbor)."""
     if _NUMERIC_DATE.search(span):
         return True
-    return any(word.casefold() in _MONTHS_AND_DAYS for word in _WORDS.findall(span))
+    return any(word.casefold() in MONTH_AND_DAY_WORDS for word in _WORDS.findall(span))
 
 
 def _plausible_name(span: str, kind: str, recognizer: str) -> bool:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Final
 
 from privsynth.errors import ConfigurationError
 from privsynth.pii import entities as E
+from privsynth.pii.recognizers.gazetteer import MONTHS, WEEKDAYS
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -134,21 +135,6 @@ class _KeyedStream:
 
 # --------------------------------------------------------------------------- dates
 
-_MONTHS: Final = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
-_WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WD: Final = (
     r"(?:(?P<wd>mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?"
     r"|fri(?:day)?|sat(?:urday)?|sun(?:day)?)\.?,?\s+)?"
@@ -225,7 +211,7 @@ def _date_match(match: re.Match[str]) -> DateMatch:
     if fields.get("m"):
         month = int(fields["m"])
     elif fields.get("mn"):
-        month = next(i for i, m in enumerate(_MONTHS, 1) if m.startswith(fields["mn"].lower()))
+        month = next(i for i, m in enumerate(MONTHS, 1) if m.startswith(fields["mn"].lower()))
     year = _full_year(fields["y"]) if fields.get("y") else None
     day = int(fields["d"]) if fields.get("d") else None
     return DateMatch(match, year, month, day)
@@ -274,9 +260,9 @@ def _render_field(field: str, template: str, new: date) -> str:
         value = new.month if field == "m" else new.day
         return f"{value:02d}" if len(template) == 2 else str(value)
     if field == "mn":
-        return _named(_MONTHS, new.month - 1, template)
+        return _named(MONTHS, new.month - 1, template)
     if field == "wd":
-        return _named(_WEEKDAYS, new.weekday(), template)
+        return _named(WEEKDAYS, new.weekday(), template)
     suffix = "th" if 11 <= new.day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(new.day % 10, "th")
     return _match_case(template, suffix)
 

@@ -23,6 +23,27 @@ from privsynth.pii.recognizers._base import words
 
 # Sovereign states and widely recognised territories, in their usual English
 # short forms, plus common alternative names. Multi-word names keep their case.
+#: month and weekday names, in calendar order (Monday first, as ``date.weekday()``)
+MONTHS: Final[tuple[str, ...]] = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december",
+)  # fmt: skip
+WEEKDAYS: Final[tuple[str, ...]] = (
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+)  # fmt: skip
+#: every written form of a month or weekday name: full, three letters, "sept", "tues", "thur(s)"
+MONTH_AND_DAY_WORDS: Final[frozenset[str]] = frozenset(
+    [
+        *MONTHS,
+        *WEEKDAYS,
+        *(name[:3] for name in (*MONTHS, *WEEKDAYS)),
+        "sept",
+        "tues",
+        "thur",
+        "thurs",
+    ]
+)
+
 COUNTRIES: Final[tuple[str, ...]] = (
     "Afghanistan", "Albania", "Algeria", "Andorra", "Angola", "Antigua and Barbuda",
     "Argentina", "Armenia", "Australia", "Austria", "Azerbaijan", "Bahamas", "Bahrain",
