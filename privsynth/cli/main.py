@@ -24,9 +24,12 @@ from privsynth.io import table_format
 from privsynth.ledger import ENV_VAR, Ledger, default_ledger_path
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from privsynth.compliance.audit import AuditInputs
     from privsynth.compliance.policy import Policy
     from privsynth.pipeline import SynthesisResult
+    from privsynth.schema import Schema
 
 # kept in step with privsynth.pipeline / privsynth.schema.infer, which import JAX and pandas
 # lazily (inside the commands) so that `privsynth budget show` starts fast
@@ -263,35 +266,41 @@ def _schema_roles(path: Path) -> dict[str, str]:
     return load_schema(path).roles()
 
 
+RealOption = Annotated[Path, typer.Option(help="the real rows the generator was trained on")]
+SyntheticOption = Annotated[Path, typer.Option(help="the synthetic rows")]
+HoldoutOption = Annotated[
+    Path | None, typer.Option(help="real rows never used for training (privacy controls)")
+]
+SchemaOption = Annotated[Path | None, typer.Option(help="schema (column kinds and roles)")]
+TargetOption = Annotated[str | None, typer.Option(help="column to predict (utility)")]
+QuasiIdentifiersOption = Annotated[
+    str | None, typer.Option(help="comma-separated quasi-identifier columns")
+]
+SensitiveOption = Annotated[str | None, typer.Option(help="comma-separated sensitive columns")]
+SeedOption = Annotated[int, typer.Option(help="seed of the evaluation's sampling")]
+
+
 @app.command()
 def evaluate(
-    real: Annotated[Path, typer.Option(help="the real rows the generator was trained on")],
-    synthetic: Annotated[Path, typer.Option(help="the synthetic rows")],
+    real: RealOption,
+    synthetic: SyntheticOption,
     output: Annotated[Path, typer.Option("--output", "-o", help="evaluation JSON to write")],
-    holdout: Annotated[
-        Path | None, typer.Option(help="real rows never used for training (privacy controls)")
-    ] = None,
-    schema: Annotated[Path | None, typer.Option(help="schema (column kinds and roles)")] = None,
-    target: Annotated[str | None, typer.Option(help="column to predict (utility)")] = None,
-    quasi_identifiers: Annotated[
-        str | None, typer.Option(help="comma-separated quasi-identifier columns")
-    ] = None,
-    sensitive: Annotated[str | None, typer.Option(help="comma-separated sensitive columns")] = None,
-    seed: Annotated[int, typer.Option(help="seed of the evaluation's sampling")] = 0,
+    holdout: HoldoutOption = None,
+    schema: SchemaOption = None,
+    target: TargetOption = None,
+    quasi_identifiers: QuasiIdentifiersOption = None,
+    sensitive: SensitiveOption = None,
+    seed: SeedOption = 0,
 ) -> None:
     """Fidelity, utility, detection, diversity and privacy attacks, as one JSON document."""
     from privsynth.evaluation.data import EvaluationData
     from privsynth.evaluation.report import evaluate as run_evaluation
-    from privsynth.io import read_table
-    from privsynth.schema import load_schema
 
     if output.suffix.lower() != ".json":
         raise ConfigurationError("the evaluation is written as JSON", hint="use -o eval.json")
-    loaded = load_schema(schema) if schema else None
-    missing = loaded.missing_values if loaded else ("",)
+    frames, loaded = _read_tables(real, synthetic, holdout, schema)
     data = EvaluationData.build(
-        read_table(real, missing), read_table(synthetic, missing),
-        read_table(holdout, missing) if holdout else None,
+        frames["real"], frames["synthetic"], frames.get("holdout"),
         schema=loaded, target=target, quasi_identifiers=_names(quasi_identifiers),
         sensitive=_names(sensitive), seed=seed,
     )  # fmt: skip
@@ -299,6 +308,20 @@ def evaluate(
         document = run_evaluation(data, progress=progress)
     _write_json(output, document)
     console.evaluation_summary(document, output)
+
+
+def _read_tables(
+    real: Path, synthetic: Path, holdout: Path | None, schema: Path | None
+) -> tuple[dict[str, pd.DataFrame], Schema | None]:
+    """The real, synthetic and (if given) holdout tables, read with the schema's
+    missing-value markers, and the loaded schema."""
+    from privsynth.io import read_table
+    from privsynth.schema import load_schema
+
+    loaded = load_schema(schema) if schema else None
+    missing = loaded.missing_values if loaded else ("",)
+    paths = {"real": real, "synthetic": synthetic, **({"holdout": holdout} if holdout else {})}
+    return {name: read_table(path, missing) for name, path in paths.items()}, loaded
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -314,42 +337,30 @@ def _write_json(path: Path, document: object) -> None:
 
 @app.command()
 def audit(
-    real: Annotated[Path, typer.Option(help="the real rows the generator was trained on")],
-    synthetic: Annotated[Path, typer.Option(help="the synthetic rows")],
+    real: RealOption,
+    synthetic: SyntheticOption,
     output: Annotated[Path, typer.Option("--output", "-o", help="report folder")],
     policy: Annotated[list[str], typer.Option(help="policy name or YAML file (repeatable)")],
-    holdout: Annotated[
-        Path | None, typer.Option(help="real rows never used for training (privacy controls)")
-    ] = None,
-    schema: Annotated[Path | None, typer.Option(help="schema (column kinds and roles)")] = None,
-    target: Annotated[str | None, typer.Option(help="column to predict (utility)")] = None,
-    quasi_identifiers: Annotated[
-        str | None, typer.Option(help="comma-separated quasi-identifier columns")
-    ] = None,
-    sensitive: Annotated[str | None, typer.Option(help="comma-separated sensitive columns")] = None,
+    holdout: HoldoutOption = None,
+    schema: SchemaOption = None,
+    target: TargetOption = None,
+    quasi_identifiers: QuasiIdentifiersOption = None,
+    sensitive: SensitiveOption = None,
     ledger: LedgerOption = None,
     dataset: Annotated[
         str | None, typer.Option(help="dataset in the ledger (privacy accounting)")
     ] = None,
     run_id: Annotated[str | None, typer.Option(help="run id (or prefix) in the ledger")] = None,
-    seed: Annotated[int, typer.Option(help="seed of the evaluation's sampling")] = 0,
+    seed: SeedOption = 0,
 ) -> None:
     """Judge synthetic data against compliance policies; write report.html and report.json.
 
     Exits with status 5 when a policy fails, so pipelines can gate on it."""
     from privsynth.compliance.audit import AuditInputs
     from privsynth.compliance.policy import load_policy
-    from privsynth.io import read_table
-    from privsynth.schema import load_schema
 
     policies = [load_policy(name) for name in policy]
-    loaded = load_schema(schema) if schema else None
-    missing = loaded.missing_values if loaded else ("",)
-    frames = {
-        "real": read_table(real, missing),
-        "synthetic": read_table(synthetic, missing),
-        **({"holdout": read_table(holdout, missing)} if holdout else {}),
-    }
+    frames, loaded = _read_tables(real, synthetic, holdout, schema)
     inputs = AuditInputs(
         real=frames["real"], synthetic=frames["synthetic"], holdout=frames.get("holdout"),
         schema=loaded, target=target, quasi_identifiers=_names(quasi_identifiers),
