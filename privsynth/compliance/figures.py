@@ -34,6 +34,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter
 
+from privsynth.compliance.document import at, finite_number, mapping
 from privsynth.evaluation.data import MISSING, EvaluationData
 
 #: categories (and numeric bins) with fewer real rows than this are never named
@@ -124,29 +125,12 @@ def _to_uri(figure: Figure) -> str:
 # --- reading the document defensively (skipped measurements are simply absent) ------
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def _numbers(value: Any) -> list[float] | None:
     """A list of finite numbers, or None if anything in it is not one."""
     if not isinstance(value, list) or not value:
         return None
-    found = [_number(v) for v in value]
+    found = [finite_number(v) for v in value]
     return None if any(v is None for v in found) else [v for v in found if v is not None]
-
-
-def _at(document: dict[str, Any], *path: str) -> Any:
-    node: Any = document
-    for key in path:
-        node = _mapping(node).get(key)
-    return node
 
 
 # --- marginals ------------------------------------------------------------------------
@@ -156,15 +140,15 @@ def marginal_columns(data: EvaluationData, document: dict[str, Any]) -> list[str
     """The columns worth a marginal plot, most important first: the target, sensitive
     columns and quasi-identifiers (what the privacy criteria are about), then the
     features the real-vs-synthetic detector relied on, then the worst-matched columns."""
-    inputs = _mapping(document.get("inputs"))
+    inputs = mapping(document.get("inputs"))
     ordered: list[Any] = [inputs.get("target") or data.target]
     ordered += list(inputs.get("sensitive") or data.sensitive)
     ordered += list(inputs.get("quasi_identifiers") or data.quasi_identifiers)
-    features = _at(document, "detection", "detection_auc", "details", "top_features")
-    ordered += [_mapping(f).get("column") for f in features or [] if isinstance(f, dict)]
-    distances = _mapping(_at(document, "fidelity", "column_distance", "details", "columns"))
+    features = at(document, "detection", "detection_auc", "details", "top_features")
+    ordered += [mapping(f).get("column") for f in features or [] if isinstance(f, dict)]
+    distances = mapping(at(document, "fidelity", "column_distance", "details", "columns"))
     ordered += sorted(
-        distances, key=lambda c: -(_number(_mapping(distances[c]).get("value")) or 0.0)
+        distances, key=lambda c: -(finite_number(mapping(distances[c]).get("value")) or 0.0)
     )
     ordered += data.columns
     chosen = list(dict.fromkeys(c for c in ordered if isinstance(c, str) and c in data.kinds))
@@ -267,13 +251,13 @@ def _shorten(text: str, limit: int = 28) -> str:
 
 def _correlation_figure(document: dict[str, Any]) -> Figure | None:
     """Heatmap of |real - synthetic| pairwise association (Pearson, Cramér's V, η)."""
-    details = _mapping(_at(document, "fidelity", "correlation_difference", "details"))
-    difference = _mapping(details.get("difference"))
+    details = mapping(at(document, "fidelity", "correlation_difference", "details"))
+    difference = mapping(details.get("difference"))
     columns = [str(c) for c in difference][:MAX_HEATMAP_COLUMNS]
     if len(columns) < 2:
         return None
     matrix = np.array(
-        [[_number(_mapping(difference[a]).get(b)) for b in columns] for a in columns],
+        [[finite_number(mapping(difference[a]).get(b)) for b in columns] for a in columns],
         dtype=np.float64,
     )  # None -> nan: drawn blank
     matrix = np.abs(matrix)
@@ -308,7 +292,7 @@ def _annotate(axes: Axes, matrix: np.ndarray[Any, np.dtype[np.float64]], top: fl
 
 def _dcr_figure(document: dict[str, Any]) -> Figure | None:
     """Distances from each synthetic row to its closest training and holdout row."""
-    histogram = _mapping(_at(document, "diversity", "dcr", "details", "histogram"))
+    histogram = mapping(at(document, "diversity", "dcr", "details", "histogram"))
     edges = _numbers(histogram.get("edges"))
     train, holdout = _numbers(histogram.get("train")), _numbers(histogram.get("holdout"))
     if edges is None or train is None or holdout is None:
@@ -330,13 +314,13 @@ def _dcr_figure(document: dict[str, Any]) -> Figure | None:
 
 def _roc_figure(document: dict[str, Any]) -> Figure | None:
     """Membership-inference ROC curves, linear and log-log (the low-FPR regime)."""
-    attacks = _mapping(_at(document, "privacy", "membership_inference", "attacks"))
+    attacks = mapping(at(document, "privacy", "membership_inference", "attacks"))
     curves = []
     for name, attack in attacks.items():
-        roc = _mapping(_mapping(attack).get("roc"))
+        roc = mapping(mapping(attack).get("roc"))
         fpr, tpr = _numbers(roc.get("fpr")), _numbers(roc.get("tpr"))
         if fpr is not None and tpr is not None and len(fpr) == len(tpr) >= 2:
-            curves.append((str(name), fpr, tpr, _number(_mapping(attack).get("auc"))))
+            curves.append((str(name), fpr, tpr, finite_number(mapping(attack).get("auc"))))
     if not curves:
         return None
     figure = _new_figure(9.0, 3.8)
@@ -365,8 +349,8 @@ def _risk_figure(document: dict[str, Any]) -> Figure | None:
     """Each WP29 risk with its 95% interval and the thresholds policies set for it."""
     rows = []
     for key, label in RISKS:
-        risk = _mapping(_at(document, "privacy", key))
-        value, interval = _number(risk.get("risk")), _numbers(risk.get("ci"))
+        risk = mapping(at(document, "privacy", key))
+        value, interval = finite_number(risk.get("risk")), _numbers(risk.get("ci"))
         if value is not None and interval is not None and len(interval) == 2:
             rows.append((label, value, interval, _thresholds(document, key)))
     if not rows:
@@ -397,9 +381,9 @@ def _thresholds(document: dict[str, Any], key: str) -> list[float]:
     """Distinct thresholds that the judged policies apply to this risk."""
     found = set()
     for policy in document.get("policies") or []:
-        for criterion in _mapping(policy).get("criteria") or []:
-            metric = str(_mapping(criterion).get("metric", ""))
-            threshold = _number(_mapping(criterion).get("threshold"))
+        for criterion in mapping(policy).get("criteria") or []:
+            metric = str(mapping(criterion).get("metric", ""))
+            threshold = finite_number(mapping(criterion).get("threshold"))
             if metric.startswith(f"privacy/{key}/") and threshold is not None:
                 found.add(threshold)
     return sorted(found)

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from privsynth.compliance.document import at, finite_number, items, mapping
 from privsynth.compliance.figures import MIN_CELL
 
 TITLE = "Synthetic data: privacy compliance report"
@@ -136,30 +137,9 @@ def render_html(document: dict[str, Any], figures: dict[str, str]) -> str:
 # --- reading the document ---------------------------------------------------------------
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _at(document: dict[str, Any], *path: str) -> Any:
-    node: Any = document
-    for key in path:
-        node = _mapping(node).get(key)
-    return node
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def fmt(value: Any, digits: int = 3) -> str:
     """Numbers to a few significant digits; anything else as text; absent as a dash."""
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return "—" if value is None else str(value)
     if number == int(number) and abs(number) < 1e9:
@@ -169,12 +149,12 @@ def fmt(value: Any, digits: int = 3) -> str:
 
 def fmt_epsilon(value: Any) -> str:
     """ε rounded up (to 3 decimals): a privacy claim must never be understated."""
-    number = _number(value)
+    number = finite_number(value)
     return fmt(value) if number is None else f"{math.ceil(number * 1000 - 1e-9) / 1000:g}"
 
 
 def _version(document: dict[str, Any]) -> str:
-    return str(_at(document, "provenance", "versions", "privsynth") or "")
+    return str(at(document, "provenance", "versions", "privsynth") or "")
 
 
 # --- generic pieces ---------------------------------------------------------------------
@@ -206,10 +186,10 @@ def _numeric_cell(value: Any, digits: int = 3) -> Html:
 
 def _header(document: dict[str, Any]) -> Html:
     """Title, when, which data (row counts and dataset name only)."""
-    inputs = _mapping(document.get("inputs"))
-    dataset = _at(document, "provenance", "privacy", "dataset")
+    inputs = mapping(document.get("inputs"))
+    dataset = at(document, "provenance", "privacy", "dataset")
     facts = [
-        f"generated {_at(document, 'provenance', 'generated_at') or 'at an unknown time'}",
+        f"generated {at(document, 'provenance', 'generated_at') or 'at an unknown time'}",
         f"dataset {dataset}" if dataset else None,
         f"{fmt(inputs.get('real_rows'))} real training rows",
         f"{fmt(inputs.get('synthetic_rows'))} synthetic rows",
@@ -225,7 +205,7 @@ def _header(document: dict[str, Any]) -> Html:
 def _verdict(document: dict[str, Any]) -> Html:
     """The overall verdict first, then one line per policy."""
     passed = document.get("passed") is True
-    policies = [_mapping(p) for p in _items(document.get("policies"))]
+    policies = [mapping(p) for p in items(document.get("policies"))]
     failed = sum(1 for p in policies if p.get("passed") is not True)
     if passed:
         headline = f"PASSED: all {len(policies)} policies' automated criteria are met"
@@ -235,8 +215,8 @@ def _verdict(document: dict[str, Any]) -> Html:
         (
             tag("a", p.get("title") or p.get("name"), href=f"#policy-{_slug(p.get('name'))}"),
             _badge(p.get("passed") is True),
-            f"{sum(1 for c in _items(p.get('criteria')) if _mapping(c).get('passed') is True)}"
-            f" of {len(_items(p.get('criteria')))}",
+            f"{sum(1 for c in items(p.get('criteria')) if mapping(c).get('passed') is True)}"
+            f" of {len(items(p.get('criteria')))}",
             "expert signature required" if p.get("requires_expert_signature") else "",
         )
         for p in policies
@@ -259,7 +239,7 @@ def _verdict(document: dict[str, Any]) -> Html:
 
 def _glance(document: dict[str, Any], figures: dict[str, str]) -> Html:
     """The headline privacy figures a reader needs before the details."""
-    privacy = _mapping(_at(document, "provenance", "privacy"))
+    privacy = mapping(at(document, "provenance", "privacy"))
     if privacy:
         dp = (
             f"Differential privacy: ε = {fmt_epsilon(privacy.get('epsilon'))}, "
@@ -268,8 +248,8 @@ def _glance(document: dict[str, Any], figures: dict[str, str]) -> Html:
         )
     else:
         dp = "Differential privacy: no ledger was given, so no differential-privacy claim is made."
-    membership = _mapping(_at(document, "privacy", "membership_inference"))
-    copies = _mapping(_at(document, "privacy", "exact_copy_rate"))
+    membership = mapping(at(document, "privacy", "membership_inference"))
+    copies = mapping(at(document, "privacy", "exact_copy_rate"))
     facts = [dp]
     if membership:
         facts.append(f"Strongest membership-inference attack: AUC {fmt(membership.get('auc'))} "
@@ -307,7 +287,7 @@ def _contents() -> Html:
 
 
 def _policies(document: dict[str, Any]) -> Html:
-    policies = [_mapping(p) for p in _items(document.get("policies"))]
+    policies = [mapping(p) for p in items(document.get("policies"))]
     if not policies:
         return _section("policies", "Policies", tag("p", "No policy was judged."))
     return _section("policies", "Policies and criteria", *(_policy(p) for p in policies))
@@ -322,7 +302,7 @@ def _policy(policy: dict[str, Any]) -> Html:
     ]
     if policy.get("requires_expert_signature"):
         parts.append(tag("p", EXPERT_NOTICE, class_="notice expert"))
-    parts.append(_criteria(_items(policy.get("criteria"))))
+    parts.append(_criteria(items(policy.get("criteria"))))
     parts.append(_attestations(policy))
     if policy.get("requires_expert_signature"):
         parts.append(_signature_block())
@@ -332,7 +312,7 @@ def _policy(policy: dict[str, Any]) -> Html:
 def _criteria(criteria: list[Any]) -> Html:
     rows = []
     for item in criteria:
-        criterion = _mapping(item)
+        criterion = mapping(item)
         value = _numeric_cell(criterion.get("value"))
         if criterion.get("note"):
             value = join([value, tag("div", criterion["note"], class_="small")])
@@ -358,15 +338,15 @@ def _criteria(criteria: list[Any]) -> Html:
 
 def _attestations(policy: dict[str, Any]) -> Html:
     """The policy's manual attestations as an unticked checklist (a person ticks them)."""
-    items = [str(a) for a in _items(policy.get("manual_attestations"))]
-    if not items:
+    attestations = [str(a) for a in items(policy.get("manual_attestations"))]
+    if not attestations:
         return Html("")
     return tag(
         "div",
         tag("h4", "Manual attestations — this tool cannot verify these"),
         tag(
             "ul",
-            *(tag("li", tag("span", "☐", class_="box"), " ", a) for a in items),
+            *(tag("li", tag("span", "☐", class_="box"), " ", a) for a in attestations),
             class_="checklist",
         ),
         class_="attestations",
@@ -387,7 +367,7 @@ def _guarantees(document: dict[str, Any]) -> Html:
     return _section(
         "guarantees",
         "What is and is not guaranteed",
-        _differential_privacy(_mapping(_at(document, "provenance", "privacy"))),
+        _differential_privacy(mapping(at(document, "provenance", "privacy"))),
         tag("h3", "Empirical attacks"),
         tag(
             "p",
@@ -452,13 +432,13 @@ def _differential_privacy(privacy: dict[str, Any]) -> Html:
 
 def _checks(document: dict[str, Any]) -> Html:
     """Residual-PII cells per entity and Safe Harbor structural violations."""
-    checks = _mapping(document.get("checks"))
+    checks = mapping(document.get("checks"))
     if not checks:
         return tag("p", "No residual-PII scan was run.")
-    residual = _mapping(checks.get("residual_pii"))
-    found = [(e, _numeric_cell(n)) for e, n in sorted(residual.items()) if _number(n) != 0]
-    clean_types = ", ".join(e for e, n in sorted(residual.items()) if _number(n) == 0)
-    structure = _mapping(checks.get("safe_harbor"))
+    residual = mapping(checks.get("residual_pii"))
+    found = [(e, _numeric_cell(n)) for e, n in sorted(residual.items()) if finite_number(n) != 0]
+    clean_types = ", ".join(e for e, n in sorted(residual.items()) if finite_number(n) == 0)
+    structure = mapping(checks.get("safe_harbor"))
     cells = checks.get("residual_cells_scanned")
     return join(
         [
@@ -561,10 +541,10 @@ _LABELS = {
 def _metrics(document: dict[str, Any]) -> Html:
     parts: list[object] = []
     for section in SECTIONS:
-        results = [_mapping(r) for r in _mapping(document.get(section)).values()]
+        results = [mapping(r) for r in mapping(document.get(section)).values()]
         if results:
             parts += [tag("h3", section.capitalize()), _metric_table(results)]
-    parts += _privacy_tables(_mapping(document.get("privacy")))
+    parts += _privacy_tables(mapping(document.get("privacy")))
     return _section("metrics", "Measurements", *parts)
 
 
@@ -588,7 +568,7 @@ def _metric_table(results: list[dict[str, Any]]) -> Html:
 
 
 def _goal(result: dict[str, Any]) -> str:
-    ideal = _number(_mapping(result.get("details")).get("ideal"))
+    ideal = finite_number(mapping(result.get("details")).get("ideal"))
     if ideal is not None:
         return f"{fmt(ideal)} is ideal"
     if result.get("name") == "detection_auc":
@@ -600,17 +580,17 @@ def _goal(result: dict[str, Any]) -> str:
 
 def _metric_note(result: dict[str, Any]) -> str:
     """A few named aggregates worth a reader's eye (never raw details)."""
-    details = _mapping(result.get("details"))
+    details = mapping(result.get("details"))
     name = result.get("name")
     if name == "tstr":
         headline = str(details.get("headline") or "")
-        real = _mapping(details.get("trtr")).get(headline)
+        real = mapping(details.get("trtr")).get(headline)
         return (
             f"{headline} on {details.get('target')}: trained on real {fmt(real)}, "
             f"ratio {fmt(details.get('ratio'))}"
         )
     if name == "detection_auc":
-        features = [_mapping(f).get("column") for f in _items(details.get("top_features"))]
+        features = [mapping(f).get("column") for f in items(details.get("top_features"))]
         return "relies most on: " + ", ".join(str(f) for f in features[:5] if f)
     if name == "exact_copy_rate":
         return f"holdout rate {fmt(details.get('holdout_rate'))} (a baseline for chance copies)"
@@ -620,10 +600,10 @@ def _metric_note(result: dict[str, Any]) -> str:
 def _privacy_tables(privacy: dict[str, Any]) -> list[object]:
     """Exact copies, membership inference and the three WP29 risks."""
     parts: list[object] = []
-    copies = _mapping(privacy.get("exact_copy_rate"))
+    copies = mapping(privacy.get("exact_copy_rate"))
     if copies:
         parts.append(_metric_table([copies]))
-    parts += _membership(_mapping(privacy.get("membership_inference")))
+    parts += _membership(mapping(privacy.get("membership_inference")))
     parts += _risks(privacy)
     return [tag("h3", "Privacy"), *parts] if parts else []
 
@@ -631,8 +611,8 @@ def _privacy_tables(privacy: dict[str, Any]) -> list[object]:
 def _membership(membership: dict[str, Any]) -> list[object]:
     if not membership:
         return []
-    interval = ", ".join(fmt(x) for x in _items(membership.get("auc_ci")))
-    rates = _mapping(membership.get("tpr_at_fpr"))
+    interval = ", ".join(fmt(x) for x in items(membership.get("auc_ci")))
+    rates = mapping(membership.get("tpr_at_fpr"))
     row: tuple[object, ...] = (
         _numeric_cell(membership.get("auc")),
         f"[{interval}]",
@@ -647,7 +627,7 @@ def _membership(membership: dict[str, Any]) -> list[object]:
 
 
 def _risks(privacy: dict[str, Any]) -> list[object]:
-    risks = [(label, _mapping(privacy.get(key))) for key, label in RISKS if privacy.get(key)]
+    risks = [(label, mapping(privacy.get(key))) for key, label in RISKS if privacy.get(key)]
     if not risks:
         return []
     headers = ("Attack", "Risk", "95% interval", "Success on training", "on holdout",
@@ -665,7 +645,7 @@ def _risks(privacy: dict[str, Any]) -> list[object]:
 
 
 def _risk_row(label: str, risk: dict[str, Any]) -> tuple[object, ...]:
-    interval = [fmt(x) for x in _items(risk.get("ci"))]
+    interval = [fmt(x) for x in items(risk.get("ci"))]
     return (
         label,
         _numeric_cell(risk.get("risk")),
@@ -678,7 +658,7 @@ def _risk_row(label: str, risk: dict[str, Any]) -> tuple[object, ...]:
 
 
 def _skipped(document: dict[str, Any]) -> Html:
-    skipped = _mapping(document.get("skipped"))
+    skipped = mapping(document.get("skipped"))
     if not skipped:
         return _section("skipped", "Skipped measurements", tag("p", "None: every one ran."))
     rows = [(tag("code", name), reason) for name, reason in skipped.items()]
@@ -693,10 +673,10 @@ def _skipped(document: dict[str, Any]) -> Html:
 
 def _provenance(document: dict[str, Any]) -> Html:
     """Enough to reproduce and check the run: fingerprints, columns, versions, ledger."""
-    provenance = _mapping(document.get("provenance"))
-    inputs = _mapping(document.get("inputs"))
-    fingerprints = _mapping(provenance.get("fingerprints"))
-    versions = _mapping(provenance.get("versions"))
+    provenance = mapping(document.get("provenance"))
+    inputs = mapping(document.get("inputs"))
+    fingerprints = mapping(provenance.get("fingerprints"))
+    versions = mapping(provenance.get("versions"))
     facts = [
         ("Report generated", provenance.get("generated_at")),
         ("Evaluation seed", provenance.get("evaluation_seed", inputs.get("seed"))),
@@ -713,26 +693,26 @@ def _provenance(document: dict[str, Any]) -> Html:
         _columns(document),
         tag("h3", "Software versions"),
         _table(("Package", "Version"), sorted(versions.items()), class_="compact"),
-        _ledger(_mapping(provenance.get("privacy"))),
+        _ledger(mapping(provenance.get("privacy"))),
     )
 
 
 def _columns(document: dict[str, Any]) -> Html:
     """Column names, kinds and evaluation roles: never category lists or bounds."""
-    inputs = _mapping(document.get("inputs"))
-    schema = _mapping(_at(document, "provenance", "schema", "columns"))
-    evaluated = _mapping(inputs.get("columns"))
+    inputs = mapping(document.get("inputs"))
+    schema = mapping(at(document, "provenance", "schema", "columns"))
+    evaluated = mapping(inputs.get("columns"))
     names = list(dict.fromkeys([*schema, *evaluated]))
     roles: dict[str, list[str]] = {name: [] for name in names}
     for key, role in (("quasi_identifiers", "quasi-identifier"), ("sensitive", "sensitive")):
-        for name in _items(inputs.get(key)):
+        for name in items(inputs.get(key)):
             roles.setdefault(str(name), []).append(role)
     if inputs.get("target"):
         roles.setdefault(str(inputs["target"]), []).append("target")
     rows = [
         (
             name,
-            _mapping(schema.get(name)).get("kind") or "—",
+            mapping(schema.get(name)).get("kind") or "—",
             evaluated.get(name) or "not evaluated",
             ", ".join(roles.get(name, [])),
             "yes" if _derived(schema.get(name)) else "",
@@ -752,7 +732,7 @@ def _ledger(privacy: dict[str, Any]) -> Html:
     """The ledger run (if named) and its spends grouped by purpose and mechanism."""
     if not privacy:
         return Html("")
-    run = _mapping(privacy.get("run"))
+    run = mapping(privacy.get("run"))
     facts = [
         ("Dataset", privacy.get("dataset")),
         ("Ledger", privacy.get("ledger")),
@@ -774,7 +754,7 @@ def _ledger(privacy: dict[str, Any]) -> Html:
             ("Seeded noise", _seeded(run.get("notes"))),
         ]
     parts: list[object] = [tag("h3", "Privacy ledger"), _table(("", ""), facts, class_="facts")]
-    spends = [_mapping(s) for s in _items(privacy.get("run_spends"))]
+    spends = [mapping(s) for s in items(privacy.get("run_spends"))]
     if spends:
         parts += [tag("h4", "Spends of this run"), _spends(spends)]
     elif not run:
@@ -794,7 +774,7 @@ def _generator_params(notes: Any) -> str:
         parsed = json.loads(notes) if isinstance(notes, str) else notes
     except ValueError:
         return "unknown"
-    return json.dumps(_mapping(parsed).get("generator_params"), sort_keys=True)
+    return json.dumps(mapping(parsed).get("generator_params"), sort_keys=True)
 
 
 def _seeded(notes: Any) -> str:
@@ -802,7 +782,7 @@ def _seeded(notes: Any) -> str:
         parsed = json.loads(notes) if isinstance(notes, str) else notes
     except ValueError:
         return "unknown"
-    seeded = _mapping(parsed).get("seeded")
+    seeded = mapping(parsed).get("seeded")
     if seeded is True:
         return "yes (reproducible noise: for tests only)"
     return "no" if seeded is False else "unknown"
@@ -820,8 +800,8 @@ def _spends(spends: list[dict[str, Any]]) -> Html:
             purpose,
             mechanism,
             len(items),
-            _numeric_cell(sum(_number(s.get("rho")) or 0.0 for s in items), 4),
-            _numeric_cell(sum(_number(s.get("delta")) or 0.0 for s in items), 4),
+            _numeric_cell(sum(finite_number(s.get("rho")) or 0.0 for s in items), 4),
+            _numeric_cell(sum(finite_number(s.get("delta")) or 0.0 for s in items), 4),
         )
         for (purpose, mechanism), items in groups.items()
     ]

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import yaml
 
+from privsynth.compliance.document import finite_number
 from privsynth.errors import PrivsynthError
 
 Direction = Literal["max", "min"]
@@ -152,7 +153,8 @@ def _interval_note(criterion: Criterion, document: dict[str, Any]) -> str:
     if not criterion.metric.endswith("/ci/1"):
         return ""
     estimate = lookup(document, criterion.metric.removesuffix("/ci/1") + "/risk")
-    if not isinstance(estimate, int | float) or not estimate <= criterion.threshold:
+    estimate = finite_number(estimate)
+    if estimate is None or estimate > criterion.threshold:
         return ""
     return (
         f"inconclusive: the estimate {estimate:.3g} is within the threshold but its 95% "
@@ -165,10 +167,8 @@ def judge(policy: Policy, document: dict[str, Any]) -> dict[str, Any]:
     results = []
     for criterion in policy.criteria:
         value = lookup(document, criterion.metric)
-        number = (
-            float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-        )
-        if number is None or not math.isfinite(number):
+        number = finite_number(value)
+        if number is None:
             passed, note = False, "not measured (fails closed)"
         elif criterion.direction == "max":
             passed = number <= criterion.threshold
