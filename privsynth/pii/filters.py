@@ -16,6 +16,7 @@ from privsynth.pii.recognizers._lexicon import name_lexicon
 from privsynth.pii.recognizers.clinical import is_generic_facility
 from privsynth.pii.recognizers.contextual import is_event_year
 from privsynth.pii.recognizers.descriptors import is_nrp_word, is_occupation
+from privsynth.pii.recognizers.eponyms import is_clinical_eponym
 from privsynth.pii.recognizers.gazetteer import MONTH_AND_DAY_WORDS, is_country, is_english_word
 
 _DIGIT = re.compile(r"\d")
@@ -26,6 +27,7 @@ _ACRONYM = re.compile(r"^[A-Z]{1,4}s?$")
 _NAME_TYPES = frozenset({"PERSON", "ORGANIZATION", "LOCATION", "NRP"})
 #: the NER model's recognizer name (Presidio's SpacyRecognizer)
 MODEL_RECOGNIZER = "SpacyRecognizer"
+_TITLED = "TitledPersonRecognizer"  # "Dr. Foley" is a person, whatever follows
 # what precedes a span that starts a sentence, a line, a list item or a field
 _SENTENCE_START = re.compile(r"(?:\A|[\n.:;!?>]|\d[.)])[ \t\"'(\[]*\Z")
 _LABEL_AFTER = re.compile(r"[ \t]*:")
@@ -56,6 +58,10 @@ def is_plausible(text: str, detection: Detection) -> bool:
     if kind in _NAME_TYPES:
         if not _plausible_name(span, kind, detection.recognizer):
             return False
+        if detection.recognizer != _TITLED and is_clinical_eponym(
+            text, detection.start, detection.end
+        ):
+            return False  # "Crohn's disease", "Foley catheter", "Gleason score"
         return detection.recognizer != MODEL_RECOGNIZER or _plausible_in_context(
             text, detection, span
         )
@@ -127,8 +133,6 @@ def _plausible_name(span: str, kind: str, recognizer: str) -> bool:
     words = span.split()
     if not any(w[:1].isupper() for w in words):
         return False  # names are capitalised in the original (the model may see lower case)
-    if len(words) == 1 and span.count("-") == 1 and name_lexicon().is_eponym(*span.split("-")):
-        return False  # "Stevens-Johnson", "Kaplan-Meier": a syndrome or a method
     return not (kind == "ORGANIZATION" and len(words) == 1 and _ACRONYM.match(span))
 
 

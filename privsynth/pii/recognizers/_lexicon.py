@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from privsynth.pii import entities
 from privsynth.pii.recognizers._base import ContextRecognizer, words
+from privsynth.pii.recognizers.eponyms import is_eponym_pair
 
 #: Faker person providers whose names are written in Latin script and are common
 #: among US patients and clinicians.
@@ -81,32 +82,6 @@ ana ida ali alt ast amy eva max don dex cas ira ina lea ute uta bo jo le li mar 
 COMMON_WORDS: frozenset[str] = frozenset(words(_COMMON_WORDS_TEXT))
 
 
-def _hyphen_pair(text: str) -> tuple[str, str]:
-    """("jackson", "pratt") from "jackson-pratt"."""
-    first, second = text.split("-")
-    return first, second
-
-
-#: medical eponyms written like "first name + surname": a drain, a tear, a
-#: murmur or a syndrome, not a person ("JACKSON PRATT DRAIN", "Mallory Weiss tear")
-EPONYMS: frozenset[tuple[str, str]] = frozenset(
-    _hyphen_pair(pair)
-    for pair in words(
-        """
-        jackson-pratt mallory-weiss austin-flint arnold-chiari dandy-walker tommy-john
-        lou-gehrig charcot-marie marie-tooth stevens-johnson bence-jones russell-silver
-        prader-willi wolff-parkinson parkinson-white graham-steell cheyne-stokes adams-stokes
-        brown-sequard guillain-barre ehlers-danlos osgood-schlatter legg-calve legg-perthes
-        jacob-creutzfeldt creutzfeldt-jakob hand-schuller sturge-weber klippel-feil
-        peutz-jeghers dubin-johnson crigler-najjar wernicke-korsakoff zollinger-ellison
-        mallory-denk lambert-eaton henoch-schonlein kasabach-merritt swan-ganz
-        kaplan-meier mann-whitney bland-altman kolmogorov-smirnov hardy-weinberg
-        michaelis-menten frank-starling wolff-chaikoff bazett-fridericia cockcroft-gault
-        """
-    )
-)
-
-
 @dataclass(frozen=True)
 class NameLexicon:
     """Casefolded, accent-stripped first names and surnames, and the risky words."""
@@ -129,7 +104,7 @@ class NameLexicon:
 
     def is_eponym(self, first: str, second: str) -> bool:
         """Whether "first second" is a medical eponym rather than a person."""
-        return (normalize_name(first), normalize_name(second)) in EPONYMS
+        return is_eponym_pair(first, second)
 
     def may_start_name(self, token: str) -> bool:
         """Cheap pre-test: could ``token`` be the first word of a name (either order)?"""
