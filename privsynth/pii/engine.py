@@ -4,7 +4,8 @@ Built once and reused: the spaCy pipeline runs through ``nlp.pipe`` over batches
 (optionally in several processes) without its dependency parser, which nothing here
 needs; Presidio then runs its pattern and context logic on the precomputed NLP
 artifacts, and :mod:`privsynth.pii.filters` removes implausible spans and merges
-overlaps. ALL-CAPS texts are analysed by the model in lower case (same offsets),
+overlaps; :mod:`privsynth.pii.propagation` then finds the other mentions of the
+names found. ALL-CAPS texts are analysed by the model in lower case (same offsets),
 where it is far less prone to calling every header an organisation.
 """
 
@@ -26,6 +27,7 @@ from privsynth.pii import entities as E
 from privsynth.pii.detection import Detection
 from privsynth.pii.filters import drop_allowed, is_plausible, merge_overlaps, model_view
 from privsynth.pii.nlp import DEFAULT_MODEL, NER_PIPES, load_nlp_engine, to_artifacts
+from privsynth.pii.propagation import propagate
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,9 @@ class PIIDetector:
             if r.end > r.start
         ]  # fmt: skip
         plausible = [d for d in detections if is_plausible(text, d)]
-        return merge_overlaps(drop_allowed(text, plausible, self._allow))
+        found = merge_overlaps(drop_allowed(text, plausible, self._allow))
+        mentions = drop_allowed(text, propagate(text, found), self._allow)
+        return sorted(found + mentions) if mentions else found
 
 
 _WORKER: dict[str, PIIDetector] = {}  # one detector per worker process, loaded once

@@ -23,7 +23,7 @@ from privsynth.pii.recognizers._base import ContextRecognizer, words
 from privsynth.pii.recognizers.eponyms import is_eponym_pair
 
 #: Faker person providers whose names are written in Latin script and are common
-#: among US patients and clinicians.
+#: among US patients and clinicians: every name counts.
 LOCALES: tuple[str, ...] = (
     "en_US",
     "en_GB",
@@ -36,6 +36,17 @@ LOCALES: tuple[str, ...] = (
     "it_IT",
     "pt_BR",
     "nl_NL",
+)
+
+#: the other Latin-script person providers (patients come from everywhere): their
+#: names count only when they are no English word, so "Wash" or "Trace" does not
+#: become a name because it is one somewhere
+OTHER_LOCALES: tuple[str, ...] = words(
+    """
+    cs_CZ da_DK de_AT de_CH en_KE en_NG en_NZ en_PK es_AR es_CL es_CO et_EE fi_FI fr_CA
+    fr_CH ga_IE ha_NG hr_HR hu_HU id_ID ig_NG is_IS lt_LT lv_LV nl_BE no_NO pl_PL pt_PT
+    ro_RO sk_SK sl_SI sv_SE sw tr_TR tw_GH yo_NG zu_ZA
+    """
 )
 
 #: Surname particles that may sit between a first name and a surname
@@ -129,7 +140,9 @@ def _provider_names(locale: str, attributes: Iterable[str]) -> set[str]:
     provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
     names: set[str] = set()
     for attribute in attributes:
-        names.update(str(n) for n in getattr(provider, attribute, ()))
+        value = getattr(provider, attribute, ())
+        if not isinstance(value, property):  # some providers compute a list per instance
+            names.update(str(n) for n in value)
     return names
 
 
@@ -156,17 +169,28 @@ def _everyday_words() -> frozenset[str]:
 
 @functools.cache
 def name_lexicon() -> NameLexicon:
-    """The process-wide lexicon, built on first use (about 0.2 s) and then shared."""
-    first: set[str] = set()
-    last: set[str] = set()
-    for locale in LOCALES:
-        first |= _provider_names(locale, ("first_names", "first_names_male", "first_names_female"))
-        last |= _provider_names(locale, ("last_names",))
+    """The process-wide lexicon, built on first use (about 0.3 s) and then shared."""
+    first, last = _locale_names(LOCALES)
+    other_first, other_last = _locale_names(OTHER_LOCALES)
+    from privsynth.pii.recognizers.gazetteer import is_english_word
+
+    first |= {name for name in other_first if not is_english_word(name)}
+    last |= {name for name in other_last if not is_english_word(name)}
     return NameLexicon(
-        first_names=_single_tokens(first) - PARTICLES,
-        last_names=_single_tokens(last) - PARTICLES,
+        first_names=first - PARTICLES,
+        last_names=last - PARTICLES,
         common_words=COMMON_WORDS | _everyday_words(),
     )
+
+
+def _locale_names(locales: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """Normalised (first names, surnames) of the Faker person providers ``locales``."""
+    first: set[str] = set()
+    last: set[str] = set()
+    for locale in locales:
+        first |= _provider_names(locale, ("first_names", "first_names_male", "first_names_female"))
+        last |= _provider_names(locale, ("last_names",))
+    return _single_tokens(first), _single_tokens(last)
 
 
 class LexiconRecognizer(ContextRecognizer):

@@ -86,6 +86,9 @@ STANDALONE_EPONYMS: Final = frozenset(
 
 #: words between an eponym and its noun: "Glasgow coma scale", "Morse fall scale"
 _QUALIFIERS: Final = frozenset(words("coma fall risk severity outcome triage"))
+#: instruments named after a person or a place, with any one word between:
+#: "Epworth Sleepiness Scale", "Stanford Sleepiness Scale", "Beck Depression Inventory"
+_INSTRUMENTS: Final = frozenset(words("scale scales score scores criteria inventory questionnaire"))
 #: nouns that are also verbs after a person's name ("have Mary sign the form")
 _VERB_LIKE: Final = frozenset(words("sign signs test tests monitor"))
 
@@ -100,15 +103,11 @@ def is_eponym_pair(first: str, second: str) -> bool:
 
 def is_clinical_eponym(text: str, start: int, end: int) -> bool:
     """Whether ``text[start:end]`` is used as a medical eponym (module docstring)."""
-    span_words = re.split(r"[ \t-]+", text[start:end].strip())
-    keys = [_key(w) for w in span_words if w]
-    if not keys or len(keys) > 3:
+    keys = [_key(w) for w in re.split(r"[ \t-]+", text[start:end].strip()) if w]
+    if not keys or len(keys) > 4:
         return False
-    if len(keys) >= 2 and is_eponym_pair(keys[-2], keys[-1]):
+    if len(keys) >= 2 and (is_eponym_pair(keys[-2], keys[-1]) or _ends_with_noun(keys)):
         return True
-    if len(keys) >= 2 and keys[-1] in EPONYM_NOUNS and keys[-1] not in _VERB_LIKE:
-        # the model took the noun in: "Hashimoto thyroiditis" (but "Walk Score" is a firm)
-        return not any(is_english_word(k) for k in keys[:-1])
     if _TITLE_BEFORE.search(text, max(0, start - 12), start):
         return False
     if len(keys) == 1 and keys[0] in STANDALONE_EPONYMS:
@@ -119,8 +118,19 @@ def is_clinical_eponym(text: str, start: int, end: int) -> bool:
     if noun in _VERB_LIKE and len(keys) == 1 and text[end : end + 1] not in ("'", "’"):
         from privsynth.pii.recognizers._lexicon import name_lexicon
 
-        return not name_lexicon().is_first(keys[0])
+        return not name_lexicon().is_first(keys[0])  # "have Mary sign"
     return True
+
+
+def _ends_with_noun(keys: list[str]) -> bool:
+    """A span that took the noun in: "Hashimoto thyroiditis", "Epworth Sleepiness
+    Scale", "Beck Depression Inventory" (but "Walk Score" is a firm)."""
+    last = keys[-1]
+    if last in _VERB_LIKE or last not in EPONYM_NOUNS | _INSTRUMENTS:
+        return False
+    if last in _INSTRUMENTS:
+        return len(keys) >= 3 or not is_english_word(keys[0])
+    return not any(is_english_word(k) for k in keys[:-1])
 
 
 def _qualified_noun(text: str, end: int) -> str | None:
@@ -131,4 +141,6 @@ def _qualified_noun(text: str, end: int) -> str | None:
     first, second = (w.lower() if w else "" for w in following.groups())
     if first in EPONYM_NOUNS:
         return first
-    return second if first in _QUALIFIERS and second in EPONYM_NOUNS else None
+    if second in _INSTRUMENTS or (first in _QUALIFIERS and second in EPONYM_NOUNS):
+        return second
+    return None

@@ -160,3 +160,23 @@ def test_names_with_letters_english_lacks_are_found_without_the_lexicon() -> Non
     text = "Rościsław Dudek of Lexisnexis is the CEO of the year."
     found = [text[d.start : d.end] for d in PIIDetector().analyze(text)]
     assert "Rościsław Dudek" in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HE RATED HIMSELF 4/7 ON THE STANFORD SLEEPINESS SCALE.",
+        "Epworth Sleepiness Scale of 12 and Beck Depression Inventory of 9.",
+    ],
+)
+def test_instruments_named_after_people_or_places_are_not_identifiers(text: str) -> None:
+    found = [text[d.start : d.end] for d in PIIDetector().analyze(text)]
+    assert found == []
+
+
+def test_names_from_other_locales_count_only_when_they_are_no_english_word() -> None:
+    from privsynth.pii.recognizers._lexicon import name_lexicon
+
+    lexicon = name_lexicon()
+    assert lexicon.is_first("Natasja") and lexicon.is_last("Nowak")  # nl, pl
+    assert not lexicon.is_first("Wash") and not lexicon.is_first("Trace")

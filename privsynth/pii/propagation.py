@@ -1,0 +1,97 @@
+"""Other mentions of a name already found in the same text.
+
+A note names a person in full once ("Maciej Borkowski", "Dr. Anna Weiss") and then
+by one part of the name ("Borkowski was seen", "WEISS"): the later mention has
+none of the evidence that found the first (no title, no first name, no label), so
+each recognizer misses it alone. Once one mention is found, the rest of the text
+is searched for the same name words, the way human de-identifiers work.
+
+Only distinctive words spread: 3+ letters, written capitalised where the text
+has capitals, and neither an everyday or dictionary word ("Hill", "Will"), a
+title or credential, nor a medical eponym in this position ("Parkinson's
+disease"). Organisations, facilities and places spread only as whole repeats of
+the span found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import regex
+
+from privsynth.pii import entities as E
+from privsynth.pii.detection import Detection
+from privsynth.pii.recognizers._lexicon import PARTICLES, name_lexicon
+from privsynth.pii.recognizers.eponyms import is_clinical_eponym
+from privsynth.pii.recognizers.gazetteer import is_english_word
+from privsynth.pii.recognizers.names import NOT_NAME_WORDS
+
+#: the recognizer name of detections added here
+RECOGNIZER = "NamePropagation"
+#: score of a later mention: it is as sure as the first, but never outranks a type
+#: that a specific recognizer gave the same region
+SCORE = 0.5
+_WHOLE_SPAN_TYPES = frozenset({E.ORGANIZATION, E.LOCATION, "FACILITY"})
+_NAME_WORD = regex.compile(r"\p{L}[\p{L}'’]*\p{L}")
+_MIN_LETTERS = 3
+
+
+def propagate(text: str, detections: Sequence[Detection]) -> list[Detection]:
+    """Detections for the other mentions, in ``text``, of names in ``detections``.
+
+    None of the returned spans overlaps ``detections``."""
+    terms = _whole_spans(text, detections)
+    terms.update(_person_words(text, detections))
+    if not terms:
+        return []
+    cased = any(c.isupper() for c in text)
+    found = []
+    for match in _pattern(terms).finditer(text):
+        start, end = match.span()
+        if cased and not match.group()[0].isupper():
+            continue  # "smith" in a text with capitals is a word, not the name
+        kind = terms.get(match.group().casefold(), E.PERSON)
+        candidate = Detection(start, end, kind, SCORE, RECOGNIZER)
+        if any(candidate.overlaps(d) for d in detections):
+            continue
+        if kind == E.PERSON and is_clinical_eponym(text, start, end):
+            continue
+        found.append(candidate)
+    return found
+
+
+def _person_words(text: str, detections: Iterable[Detection]) -> dict[str, str]:
+    """The distinctive words of the people found (casefolded) -> PERSON."""
+    return {
+        word.casefold(): E.PERSON
+        for d in detections
+        if d.entity_type == E.PERSON
+        for word in _NAME_WORD.findall(text, d.start, d.end)
+        if _distinctive(word)
+    }
+
+
+def _whole_spans(text: str, detections: Iterable[Detection]) -> dict[str, str]:
+    """Organisations, facilities and places found (casefolded) -> their type."""
+    spans: dict[str, str] = {}
+    for d in detections:
+        span = text[d.start : d.end].strip()
+        if d.entity_type in _WHOLE_SPAN_TYPES and len(span) > _MIN_LETTERS and span[0].isupper():
+            spans[span.casefold()] = d.entity_type
+    return spans
+
+
+def _distinctive(word: str) -> bool:
+    """Whether a word of a name is rare enough to mark other mentions as the person."""
+    key = word.casefold()
+    if len(key) < _MIN_LETTERS or not word[0].isupper():
+        return False
+    if key in NOT_NAME_WORDS or key in PARTICLES or name_lexicon().is_common(word):
+        return False
+    return not is_english_word(word)
+
+
+def _pattern(terms: dict[str, str]) -> regex.Pattern[str]:
+    """Any of ``terms`` as whole words, case-insensitively, longest first."""
+    alternatives = "|".join(regex.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return regex.compile(rf"(?<![\p{{L}}\d])(?:{alternatives})(?![\p{{L}}\d])", regex.I)
