@@ -2,7 +2,8 @@
 
 * :class:`OccupationRecognizer` -- a job title ("Laboratory animal technician",
   "Cinematographer", "sewer pipe cleaner") where the sentence makes it someone's
-  job: after "as" ("I worked there as Midwife", "works as a nurse"), in apposition
+  job: after "as" ("I worked there as Midwife", "works as a nurse"), after "is a"
+  ("she is a retired carpenter"; not "a poor historian"), in apposition
   ("Jane Doe, the Technical writer, said"), after an "Occupation:"-type label, or
   right after a capitalised name on the same line ("Thomas Svendsen Assistant
   property manager"). A job title is reported as part of the person it describes
@@ -94,6 +95,16 @@ _TITLE_PHRASE = rf"(?:{_MODIFIER}[ \t]+){{0,3}}(?i:{_HEAD})s?"
 _OCC_END = r"(?![\p{L}\d-])"
 # "as Midwife", "worked as a nurse", "works as an X-ray technician"
 _AS_RE = compile_pattern(rf"\b(?i:as)[ \t]+(?:(?i:a|an)[ \t]+)?\K{_TITLE_PHRASE}{_OCC_END}")
+# "she is a retired carpenter", "I'm a Technical writer", "he became an Echocardiographer"
+_PREDICATE_RE = compile_pattern(
+    r"\b(?i:is|was|am|are|were|be|been|became|become|becomes|becoming|being|i['’]m)[ \t]+"
+    rf"(?i:a|an)[ \t]+\K{_TITLE_PHRASE}{_OCC_END}"
+)
+# a patient's reliability as a source, not a job: "is a poor historian"
+_NOT_A_JOB_RE = compile_pattern(
+    r"(?i:(?:poor|good|fair|reliable|unreliable|limited|adequate|excellent|accurate"
+    r"|inaccurate|vague|questionable)[ \t]+historian)"
+)
 # "Jane Doe, the Technical writer, said"
 _APPOSITION_RE = compile_pattern(
     rf"\p{{L}},[ \t]+(?i:the|a|an|our|their|my)[ \t]+\K{_TITLE_PHRASE}{_OCC_END}(?=[ \t]*[,;)])"
@@ -115,6 +126,13 @@ _TITLE_LINE_RE = compile_pattern(
 )
 _EMPLOYER_LINE_RE = compile_pattern(
     r"\n[ \t]*\K\p{Lu}[\p{L}&'’.-]*(?:[ \t]+(?:&|and|of)?[ \t]*\p{Lu}[\p{L}&'’.-]*){0,3}[ \t]*$"
+)
+#: the patterns whose cue (not the words) makes a phrase someone's job, and why
+_CUED_PATTERNS: Final = (
+    (_AS_RE, "as_occupation"),
+    (_PREDICATE_RE, "predicate"),
+    (_APPOSITION_RE, "apposition"),
+    (_LABEL_RE, "occupation_label"),
 )
 _HEAD_WORDS: Final = frozenset(OCCUPATION_HEADS)
 #: endings that make a word a profession on their own ("Echocardiographer")
@@ -141,9 +159,10 @@ class OccupationRecognizer(ContextRecognizer):
         if not self.wanted(entities):
             return []
         results = []
-        for pattern, reason in ((_AS_RE, "as_occupation"), (_APPOSITION_RE, "apposition"),
-                                (_LABEL_RE, "occupation_label")):  # fmt: skip
+        for pattern, reason in _CUED_PATTERNS:
             for match in pattern.finditer(text):
+                if _NOT_A_JOB_RE.fullmatch(match.group()):
+                    continue
                 span = _trim_modifiers(text, match.start(), match.end())
                 if span is not None:
                     results.append(make_result(self, *span, self.SCORE, reason))
@@ -172,7 +191,7 @@ def is_occupation(text: str, start: int, end: int) -> bool:
     """Whether ``text[start:end]`` is a job title that the recognizer would report
     (the filters keep the NER model's PERSON spans that are one)."""
     window = max(0, start - 80)
-    for pattern in (_AS_RE, _APPOSITION_RE, _LABEL_RE, _TITLE_LINE_RE):
+    for pattern in (*(p for p, _ in _CUED_PATTERNS), _TITLE_LINE_RE):
         for match in pattern.finditer(text, window, min(len(text), end + 40)):
             if match.start() <= start and end <= match.end():
                 return True

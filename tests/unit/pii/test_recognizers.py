@@ -986,6 +986,9 @@ def test_contextual_names_skip_clinical_words(text: str) -> None:
         ("Occupation: Dairy scientist", "Dairy scientist"),
         ("Tom Svendsen\nAssistant property manager\nHopstop\n1 Main", "Assistant property manager"),
         ("Cormac Allan Echocardiographer Placeilivecom 338 Road", "Echocardiographer"),
+        ("She is a retired carpenter.", "carpenter"),
+        ("I'm a Technical writer at Acme.", "Technical writer"),
+        ("He has been a chef for ten years.", "chef"),
     ],
 )  # fmt: skip
 def test_occupations(text: str, title: str) -> None:
@@ -1006,6 +1009,8 @@ def test_employer_line_after_a_title_line() -> None:
         "as the assistant to Dr. Smith",
         "Used as needed for pain.",
         "She is seen as a patient of the practice.",
+        "Patient is a poor historian.",
+        "He is a 45-year-old man.",
     ],
 )
 def test_not_occupations(text: str) -> None:
