@@ -986,7 +986,7 @@ def test_contextual_names_skip_clinical_words(text: str) -> None:
         ("Occupation: Dairy scientist", "Dairy scientist"),
         ("Tom Svendsen\nAssistant property manager\nHopstop\n1 Main", "Assistant property manager"),
         ("Cormac Allan Echocardiographer Placeilivecom 338 Road", "Echocardiographer"),
-        ("She is a retired carpenter.", "carpenter"),
+        ("She is a retired carpenter.", "retired carpenter"),
         ("I'm a Technical writer at Acme.", "Technical writer"),
         ("He has been a chef for ten years.", "chef"),
     ],
