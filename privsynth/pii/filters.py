@@ -22,6 +22,13 @@ from privsynth.pii.recognizers.gazetteer import MONTH_AND_DAY_WORDS, is_country,
 _DIGIT = re.compile(r"\d")
 _LETTER = re.compile(r"[^\W\d_]")
 _NUMERIC_DATE = re.compile(r"\d{1,4}\s*[/.-]\s*\d{1,2}|\d{1,2}:\d{2}|\b\d{1,2}(?:st|nd|rd|th)\b")
+# a year after a dating word ("in 1998", "dx 1989", "the summer of 2011", "the 1980s",
+# "1990 to 1995"), not a measurement ("Hemoglobin 1977", "in 2000 mL of saline")
+_DATED_YEAR = re.compile(
+    r"(?i:\b(?:in|since|from|to|until|till|through|during|by|of|circa|year|dx|the|early|late"
+    r"|mid|and|or|summer|winter|spring|fall|autumn)[ \t]*-?[ \t]*)"
+    r"(?:1[89]|20)\d\d(?:['’]?s)?(?![\d.,]?\d)(?![ \t]*(?i:[a-z]*g\b|ml|cc|l\b|units?|cal|kcal|%))"
+)
 _WORDS = re.compile(r"[a-z]+", re.IGNORECASE)
 _ACRONYM = re.compile(r"^[A-Z]{1,4}s?$")
 _NAME_TYPES = frozenset({"PERSON", "ORGANIZATION", "LOCATION", "NRP"})
@@ -53,6 +60,7 @@ def is_plausible(text: str, detection: Detection) -> bool:
         return (
             detection.recognizer != MODEL_RECOGNIZER
             or _names_a_date(span)
+            or _dated_year(text, detection.start, detection.end)
             or is_event_year(text, detection.start, detection.end)
         )
     if kind in _NAME_TYPES:
@@ -79,15 +87,11 @@ def _plausible_in_context(text: str, detection: Detection, span: str) -> bool:
     """
     kind = detection.entity_type
     tokens = span.split()
+    if _described(text, detection, span, tokens):
+        return True
     lexicon = name_lexicon()
     known = any(lexicon.is_first(t.strip(".,'’")) or lexicon.is_last(t.strip(".,'’"))
                 for t in tokens)  # fmt: skip
-    if is_country(span.removeprefix("the ").removeprefix("The ")):
-        return True
-    if kind == "NRP" and all(is_nrp_word(t) for t in tokens):
-        return True  # "American", "Muslims": sentence-initial or also lower case elsewhere
-    if kind == "PERSON" and is_occupation(text, detection.start, detection.end):
-        return True  # "the Cinematographer, said": a job title, reported with the person
     starts = _SENTENCE_START.search(text, max(0, detection.start - 6), detection.start) is not None
     if starts and _LABEL_AFTER.match(text, detection.end) and not (kind == "PERSON" and known):
         return False  # a field label or section header
@@ -95,13 +99,28 @@ def _plausible_in_context(text: str, detection: Detection, span: str) -> bool:
         return False  # a drug before its dose
     if not known and mostly_upper(_line_of(text, detection.start)):
         return False  # seen in lower case by the model (model_view); no name evidence
+    if not known and span.isupper() and all(is_english_word(t) for t in tokens):
+        return False  # "CARDIAC STENT", "NEGATIVE FINDINGS": a shouted phrase
     if kind in ("ORGANIZATION", "LOCATION") and len(tokens) > 1:
         rest = [t for t in tokens if t.lower() not in _DEPARTMENT_WORDS]
         if len(rest) < len(tokens) and is_generic_facility(" ".join(rest)):
             return False  # "the Emergency Department", "Anesthesia Department"
-    if len(tokens) != 1 or known:
+    return len(tokens) != 1 or known or _plausible_single_word(text, kind, tokens[0], starts)
+
+
+def _described(text: str, detection: Detection, span: str, tokens: list[str]) -> bool:
+    """A country, a nationality or a job title: kept whatever the context."""
+    if is_country(span.removeprefix("the ").removeprefix("The ")):
         return True
-    word = tokens[0]
+    kind = detection.entity_type
+    if kind == "NRP" and all(is_nrp_word(t) for t in tokens):
+        return True  # "American", "Muslims": sentence-initial or also lower case elsewhere
+    # "the Cinematographer, said": a job title, reported with the person
+    return kind == "PERSON" and is_occupation(text, detection.start, detection.end)
+
+
+def _plausible_single_word(text: str, kind: str, word: str, starts: bool) -> bool:
+    """One word the lexicon does not know: not an abbreviation nor a common word."""
     if kind == "PERSON" and word.isupper() and len(word) <= 3:
         return False  # "OU", "PMH": abbreviations
     if re.search(rf"(?<![\w-]){re.escape(word.lower())}(?![\w-])", text):
@@ -119,10 +138,17 @@ def _line_of(text: str, position: int) -> str:
 
 def _names_a_date(span: str) -> bool:
     """A calendar date or time, not a duration ("two weeks"), a relative expression
-    ("last summer") or a bare year (years are not identifiers under Safe Harbor)."""
+    ("last summer") or a bare number (see :func:`_dated_year` for years)."""
     if _NUMERIC_DATE.search(span):
         return True
     return any(word.casefold() in MONTH_AND_DAY_WORDS for word in _WORDS.findall(span))
+
+
+def _dated_year(text: str, start: int, end: int) -> bool:
+    """Whether the model's span holds a year that a dating word precedes (a year
+    is a date in Presidio's and GDPR's sense; Safe Harbor scrubbing keeps it)."""
+    window = _DATED_YEAR.finditer(text, max(0, start - 12), min(len(text), end + 8))
+    return any(start < m.end() <= end for m in window)
 
 
 def _plausible_name(span: str, kind: str, recognizer: str) -> bool:

@@ -56,9 +56,29 @@ def test_model_names_with_evidence_are_kept(text: str, span: str, entity: str) -
     assert is_plausible(text, model(text, span, entity))
 
 
-def test_bare_years_from_the_model_need_a_dating_phrase() -> None:
-    text = "Hemoglobin 1977 on admission"
-    assert not is_plausible(text, model(text, "1977", "DATE_TIME"))
+@pytest.mark.parametrize(
+    ("text", "year"),
+    [("Hemoglobin 1977 on admission", "1977"), ("Gave in 2000 mL of saline", "2000")],
+)
+def test_numbers_that_look_like_years_are_not_dates(text: str, year: str) -> None:
+    assert not is_plausible(text, model(text, year, "DATE_TIME"))
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("Stent placed in 2000.", "2000"),
+        ("We moved in the 1980s.", "the 1980s"),
+        ("CLL, dx 1989; treated from 1990 to 1995", "1989"),
+    ],
+)
+def test_years_after_a_dating_word_are_dates(text: str, span: str) -> None:
+    assert is_plausible(text, model(text, span, "DATE_TIME"))
+
+
+def test_shouted_dictionary_phrases_are_not_organisations() -> None:
+    text = "PMH: CARDIAC STENT IN 2000."
+    assert not is_plausible(text, model(text, "CARDIAC STENT", "ORGANIZATION"))
 
 
 def test_other_recognizers_bypass_the_model_filters() -> None:
