@@ -40,30 +40,62 @@ def propagate(text: str, detections: Sequence[Detection]) -> list[Detection]:
     """Detections for the other mentions, in ``text``, of names in ``detections``.
 
     None of the returned spans overlaps ``detections``."""
-    terms = _whole_spans(text, detections)
-    terms.update(_person_words(text, detections))
-    if not terms:
+    person_words = _person_words(text, detections)
+    spans = _whole_spans(text, detections)
+    if not person_words and not spans:
         return []
+    candidates = _word_mentions(text, person_words) if person_words else []
+    for span, kind in spans.items():
+        candidates += _repeats(text, span, kind)
     cased = any(c.isupper() for c in text)
-    found = []
-    for match in _pattern(terms).finditer(text):
-        start, end = match.span()
-        if cased and not match.group()[0].isupper():
+    found: list[Detection] = []
+    for candidate in sorted(candidates):
+        if cased and not text[candidate.start].isupper():
             continue  # "smith" in a text with capitals is a word, not the name
-        kind = terms.get(match.group().casefold(), E.PERSON)
-        candidate = Detection(start, end, kind, SCORE, RECOGNIZER)
-        if any(candidate.overlaps(d) for d in detections):
+        if any(candidate.overlaps(d) for d in (*detections, *found)):
             continue
-        if kind == E.PERSON and is_clinical_eponym(text, start, end):
+        if candidate.entity_type == E.PERSON and is_clinical_eponym(
+            text, candidate.start, candidate.end
+        ):
             continue
         found.append(candidate)
     return found
 
 
-def _person_words(text: str, detections: Iterable[Detection]) -> dict[str, str]:
-    """The distinctive words of the people found (casefolded) -> PERSON."""
+def _word_mentions(text: str, person_words: set[str]) -> list[Detection]:
+    """Every word of ``text`` that is one of ``person_words`` (a possessive aside)."""
+    mentions = []
+    for match in _NAME_WORD.finditer(text):
+        word = match.group()
+        end = match.end()
+        if word.endswith(("'s", "’s")):
+            word, end = word[:-2], end - 2
+        if word.casefold() in person_words:
+            mentions.append(Detection(match.start(), end, E.PERSON, SCORE, RECOGNIZER))
+    return mentions
+
+
+def _repeats(text: str, span: str, kind: str) -> list[Detection]:
+    """Whole-word repeats of ``span`` (casefolded) in ``text``."""
+    folded = text.casefold()
+    if len(folded) != len(text):
+        return []  # casefolding changed offsets ("ß" -> "ss"): skip rather than misplace
+    found = []
+    start = folded.find(span)
+    while start >= 0:
+        end = start + len(span)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or after.isalnum()):
+            found.append(Detection(start, end, kind, SCORE, RECOGNIZER))
+        start = folded.find(span, end)
+    return found
+
+
+def _person_words(text: str, detections: Iterable[Detection]) -> set[str]:
+    """The distinctive words of the people found, casefolded."""
     return {
-        word.casefold(): E.PERSON
+        word.casefold().removesuffix("'s").removesuffix("’s")
         for d in detections
         if d.entity_type == E.PERSON
         for word in _NAME_WORD.findall(text, d.start, d.end)
@@ -89,9 +121,3 @@ def _distinctive(word: str) -> bool:
     if key in NOT_NAME_WORDS or key in PARTICLES or name_lexicon().is_common(word):
         return False
     return not is_english_word(word)
-
-
-def _pattern(terms: dict[str, str]) -> regex.Pattern[str]:
-    """Any of ``terms`` as whole words, case-insensitively, longest first."""
-    alternatives = "|".join(regex.escape(t) for t in sorted(terms, key=len, reverse=True))
-    return regex.compile(rf"(?<![\p{{L}}\d])(?:{alternatives})(?![\p{{L}}\d])", regex.I)
