@@ -41,6 +41,7 @@ _LABEL_AFTER = re.compile(r"[ \t]*:")
 _DOSE_AFTER = re.compile(
     r"[ \t]*\d+(?:\.\d+)?[ \t]*(?:mg|mcg|g|gm|ml|mL|units?|%|tabs?|puffs?|drops?)\b", re.I
 )
+_UNIT_AFTER = re.compile(r"[ \t]*(?:mg|mcg|g|gm|ml|units?|%|tabs?|caps?|puffs?|drops?)\b", re.I)
 _DEPARTMENT_WORDS = frozenset(
     {
         "department", "dept", "service", "unit", "room", "ward", "floor", "division",
@@ -57,6 +58,8 @@ def is_plausible(text: str, detection: Detection) -> bool:
         return False
     kind = detection.entity_type
     if kind == "DATE_TIME":
+        if detection.recognizer == MODEL_RECOGNIZER and _UNIT_AFTER.match(text, detection.end):
+            return False  # "1/2 1000 mg": a dose
         return (
             detection.recognizer != MODEL_RECOGNIZER
             or _names_a_date(span)
@@ -159,7 +162,9 @@ def _plausible_name(span: str, kind: str, recognizer: str) -> bool:
     words = span.split()
     if not any(w[:1].isupper() for w in words):
         return False  # names are capitalised in the original (the model may see lower case)
-    return not (kind == "ORGANIZATION" and len(words) == 1 and _ACRONYM.match(span))
+    # "ASA", "cont ASA": an abbreviation is no organisation's name on its own
+    capitalised = [w for w in words if w[:1].isupper()]
+    return not (kind == "ORGANIZATION" and all(_ACRONYM.match(w) for w in capitalised))
 
 
 def mostly_upper(text: str) -> bool:

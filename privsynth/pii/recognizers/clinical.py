@@ -308,6 +308,10 @@ _DATE_CONTEXT = (
     r"|sunday|(?:Mon|Tue|Tues|Wed|Thu|Thur|Thurs|Fri|Sat|Sun)\.?)[ \t]*:?[ \t]*(?:(?i:on)[ \t]+)?\K"
 )
 _RANGE = r"[ \t]*(?:-|–|—|(?i:to|through|thru|and|until))[ \t]*"
+# a 24-hour clock time right after a short date: "3/14 0700", "3/14 @ 07:00" (not a dose)
+_CLOCK_AFTER = (
+    r"(?=[ \t]*@?[ \t]*(?:[01]\d|2[0-3]):?[0-5]\d(?![\d/.:]|[ \t]*(?i:mg|mcg|ml|units?|%)))"
+)
 # a short date as the second half of a range: "7/22-7/25" (a dash may precede it)
 _SHORT_RANGE_START = rf"{_NUM_START}{_SHORT_CORE}"
 _SHORT_RANGE_END = rf"(?<![\w/.]){_SHORT_CORE}(?![\w/]|[.-]\d)"
@@ -329,9 +333,10 @@ class ClinicalDateRecognizer(RegexRecognizer):
 
     Matched: 07/22/2019, 7/22/19, 7-22-2019, 2019-07-22(T14:35), 22/07/2019 (day
     over 12), July 22, 2019, 22 July 2019, 22-JUL-2019, JULY 22, Jul 2019,
-    07/2019, and the time that follows a date. A bare year ("in 2019") is never
-    matched: Safe Harbor keeps years. A short "7/22" is a date only after a date
-    word ("on", "since", "DOB", ...) or next to another short date ("7/22-7/25"),
+    07/2019, and the time that follows a date. A bare year ("in 2019") is left to
+    the NER model and its dating-word filter. A short "7/22" is a date only after a
+    date word ("on", "since", "DOB", ...), before a clock time ("3/14 0700", "3/14
+    @ 07:00") or next to another short date ("7/22-7/25"),
     because alone it is as often a ratio: "5/10 pain", "2/6 murmur". Blood
     pressures ("120/80") fail the month range.
     """
@@ -350,6 +355,7 @@ class ClinicalDateRecognizer(RegexRecognizer):
         ("month_year", rf"{_MONTH},?{GAP}(?:{_YEAR}|['’]\d{{2}}(?!\d))", 0.6),
         ("month_year_numeric", _MONTH_YEAR_NUM, 0.5),
         ("short_after_date_word", _DATE_CONTEXT + _SHORT + _NOT_RATIO + _TIME, 0.6),
+        ("short_with_clock", _SHORT + _CLOCK_AFTER, 0.6),
         ("short_range_start", rf"{_SHORT_RANGE_START}(?={_RANGE}{_SHORT_IN_RANGE})", 0.6),
         ("short_range_end", rf"{_SHORT_RANGE_START}{_RANGE}\K{_SHORT_IN_RANGE}", 0.6),
     )
@@ -451,6 +457,11 @@ _NAME_START = r"(?<![\p{L}'’.-])"
 # Facility names are found keyword first ("Hospital", "Medical Center", ...), then
 # the name is read backwards from it within the line: scanning every capitalised
 # word of a note for a name that might end in a keyword was 10x slower.
+# "St. Luke's", "ST. MARY'S", "Saint Joseph's" (not "St. John's wort", a herb)
+_SAINT_RE = compile_pattern(
+    r"(?<![\p{L}\d])(?:St\.?|ST\.?|Saint|SAINT)[ \t]+\p{Lu}[\p{L}-]+['’][sS](?![\p{L}\d])"
+    r"(?![ \t]+(?i:wort))"
+)
 _KEYWORD_RE = compile_pattern(
     case_sensitive(
         rf"(?<![\p{{L}}'’-])(?:(?P<ending>{_FAC_END})|(?P<general>General)"
@@ -546,11 +557,14 @@ class FacilityRecognizer(ContextRecognizer):
     and a name ("Hospital for Special Surgery"). Lower-case keywords never match
     ("admitted to the hospital"), names made only of generic words ("Cardiology
     Clinic") are dropped, and so are sections ("HOSPITAL COURSE"). "X General"
-    and "X Memorial" without a keyword score lower.
+    and "X Memorial" without a keyword score lower. A saint's name in the possessive
+    is a hospital or a parish even without a keyword ("ST. LUKE'S ED", "St. Mary's"),
+    but not the herb ("St. John's wort").
     """
 
     ENTITY: ClassVar[str] = entities.FACILITY
     NAMED_SCORE: ClassVar[float] = 0.75
+    SAINT_SCORE: ClassVar[float] = 0.85
     WEAK_SCORE: ClassVar[float] = 0.4
     #: how far before its keyword a facility name may start
     WINDOW_CHARS: ClassVar[int] = 120
@@ -581,6 +595,8 @@ class FacilityRecognizer(ContextRecognizer):
             start, end, score, reason = found
             if not is_generic_facility(text[start:end]):
                 results.append(make_result(self, start, end, score, reason))
+        for saint in _SAINT_RE.finditer(text):
+            results.append(make_result(self, *saint.span(), self.SAINT_SCORE, "saint"))
         deduplicated: list[RecognizerResult] = EntityRecognizer.remove_duplicates(results)
         return deduplicated
 

@@ -180,3 +180,23 @@ def test_names_from_other_locales_count_only_when_they_are_no_english_word() -> 
     lexicon = name_lexicon()
     assert lexicon.is_first("Natasja") and lexicon.is_last("Nowak")  # nl, pl
     assert not lexicon.is_first("Wash") and not lexicon.is_first("Trace")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("PRESENTED TO ST. LUKE'S ED WITH DYSPNEA.", "ST. LUKE'S"),
+        ("Nursing Progress Note 3/14 0700", "3/14"),
+        ("Note 3/14 @ 07:00, pt resting", "3/14"),
+    ],
+)
+def test_clinical_facilities_and_short_dates(text: str, expected: str) -> None:
+    found = [text[d.start : d.end] for d in PIIDetector().analyze(text)]
+    assert expected in found, found
+
+
+@pytest.mark.parametrize(
+    "text", ["Takes St. John's wort daily.", "take 1/2 1000 mg", "pt with cont ASA and Lipitor"]
+)
+def test_herbs_doses_and_abbreviations_are_not_identifiers(text: str) -> None:
+    assert PIIDetector().analyze(text) == []
