@@ -596,7 +596,8 @@ class FacilityRecognizer(ContextRecognizer):
             if not is_generic_facility(text[start:end]):
                 results.append(make_result(self, start, end, score, reason))
         for saint in _SAINT_RE.finditer(text):
-            results.append(make_result(self, *saint.span(), self.SAINT_SCORE, "saint"))
+            start, end = saint.span()
+            results.append(make_result(self, start, end, self.SAINT_SCORE, "saint"))
         deduplicated: list[RecognizerResult] = EntityRecognizer.remove_duplicates(results)
         return deduplicated
 
