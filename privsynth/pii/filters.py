@@ -21,7 +21,11 @@ from privsynth.pii.recognizers.gazetteer import MONTH_AND_DAY_WORDS, is_country,
 
 _DIGIT = re.compile(r"\d")
 _LETTER = re.compile(r"[^\W\d_]")
-_NUMERIC_DATE = re.compile(r"\d{1,4}\s*[/.-]\s*\d{1,2}|\d{1,2}:\d{2}|\b\d{1,2}(?:st|nd|rd|th)\b")
+# a month/day (not "118/72", a blood pressure), a year-month, a clock time, "3rd"
+_NUMERIC_DATE = re.compile(
+    r"(?<!\d)(?:0?[1-9]|1[0-2])\s*[/.-]\s*(?:0?[1-9]|[12]\d|3[01])(?!\d)"
+    r"|(?<!\d)(?:1[89]|20)\d\d\s*[/.-]\s*\d{1,2}(?!\d)|\d{1,2}:\d{2}|\b\d{1,2}(?:st|nd|rd|th)\b"
+)
 # a year after a dating word ("in 1998", "dx 1989", "the summer of 2011", "the 1980s",
 # "1990 to 1995"), not a measurement ("Hemoglobin 1977", "in 2000 mL of saline")
 _DATED_YEAR = re.compile(
@@ -108,6 +112,8 @@ def _plausible_in_context(text: str, detection: Detection, span: str) -> bool:
         rest = [t for t in tokens if t.lower() not in _DEPARTMENT_WORDS]
         if len(rest) < len(tokens) and is_generic_facility(" ".join(rest)):
             return False  # "the Emergency Department", "Anesthesia Department"
+    if len(tokens) == 1 and len(tokens[0].strip(".,")) <= 3 and (tokens[0].isupper() or not known):
+        return False  # "LOF", "PMH", "Fam": abbreviations
     return len(tokens) != 1 or known or _plausible_single_word(text, kind, tokens[0], starts)
 
 
@@ -124,8 +130,6 @@ def _described(text: str, detection: Detection, span: str, tokens: list[str]) ->
 
 def _plausible_single_word(text: str, kind: str, word: str, starts: bool) -> bool:
     """One word the lexicon does not know: not an abbreviation nor a common word."""
-    if kind == "PERSON" and word.isupper() and len(word) <= 3:
-        return False  # "OU", "PMH": abbreviations
     if re.search(rf"(?<![\w-]){re.escape(word.lower())}(?![\w-])", text):
         return False  # the same word in lower case elsewhere: a common word
     # "Muscle", "Trace", "Cultures", "Ultrasound": everyday or clinical words

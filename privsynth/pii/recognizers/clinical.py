@@ -114,11 +114,12 @@ _TURNED = (
     r"(?:was|were|turned))[ \t]+\K"
 )
 _NOT_YEARS = rf"(?!{OPT_GAP}(?i:weeks?|wks?|days?|months?|mos?)\b)"
-# "I am 47.", "she's 47 years", "at the age of 47" -- a person's age stated outright;
+# "I am 47.", "she's 47 years", "Pt is 91.", "at the age of 47" -- an age stated outright;
 # the number must end the clause, so "he is 5 feet" and "I am 2 weeks out" stay out
 _STATED = (
     r"\b(?:(?i:i[ \t]+am|i'm|i’m|he[ \t]+is|she[ \t]+is|he's|she's|he’s|she’s|they[ \t]+are"
-    r"|you[ \t]+are|you're|you’re)(?:[ \t]+(?i:now|only|almost|nearly|just))?"
+    r"|you[ \t]+are|you're|you’re|pt\.?[ \t]+is|patient[ \t]+is|who[ \t]+is)"
+    r"(?:[ \t]+(?i:now|only|almost|nearly|just))?"
     r"|(?i:age|ages)[ \t]+of)[ \t]+\K"
 )
 _DECADE = (

@@ -240,6 +240,8 @@ _CITY_BEFORE_STATE_RE = compile_pattern(
 )
 # State codes that are also clinician credentials: "Smith, MD" is a doctor.
 _CREDENTIAL_STATE_CODES = frozenset({"MD", "PA", "MA"})
+# a preposition of place right before "CITY, ST" settles that the code is a state
+_PLACE_PREPOSITION_RE = compile_pattern(r"\b(?i:in|from|to|near|of|outside)[ \t]+\Z")
 # State codes that are also words or common abbreviations in ALL-CAPS text
 # ("FEELS FINE, OK", "ALLERGIES, ME", "CT, MRI"); the others are taken after an
 # ALL-CAPS city too ("JACKSONVILLE, FL").
@@ -286,8 +288,9 @@ class UsCityRecognizer(ContextRecognizer):
                 state.group("zip") is None
                 and state.group("code")
                 and self._ambiguous(city.group(), state.group("code"))
+                and not _PLACE_PREPOSITION_RE.search(text, max(0, city.start() - 12), city.start())
             ):
-                continue
+                continue  # "FEELS FINE, OK"; but "FELL AT HOME IN REVERE, MA" is a place
             has_zip = state.group("zip") is not None
             score = self.WITH_ZIP_SCORE if has_zip else self.SCORE
             results.append(make_result(self, city.start(), end, score, "city_state"))

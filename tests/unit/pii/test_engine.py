@@ -200,3 +200,30 @@ def test_clinical_facilities_and_short_dates(text: str, expected: str) -> None:
 )
 def test_herbs_doses_and_abbreviations_are_not_identifiers(text: str) -> None:
     assert PIIDetector().analyze(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("72 Y/O MALE S/P FALL AT HOME IN REVERE, MA.", "REVERE"),
+        ("Called her son re: appt. Pt is 91.", "91"),
+    ],
+)
+def test_all_caps_cities_after_a_preposition_and_stated_ages(text: str, expected: str) -> None:
+    found = [text[d.start : d.end] for d in PIIDetector().analyze(text)]
+    assert expected in found, found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "O: BP 118/72, FHT 140s.",
+        "Denies LOF, VB.",
+        "Fam hx: father with MI.",
+        "PATIENT FEELS FINE, OK.",
+        "HR is 91.",
+    ],
+)
+def test_vitals_and_abbreviations_are_not_identifiers(text: str) -> None:
+    found = [text[d.start : d.end] for d in PIIDetector().analyze(text)]
+    assert found == []
