@@ -46,6 +46,7 @@ _DOSE_AFTER = re.compile(
     r"[ \t]*\d+(?:\.\d+)?[ \t]*(?:mg|mcg|g|gm|ml|mL|units?|%|tabs?|puffs?|drops?)\b", re.I
 )
 _UNIT_AFTER = re.compile(r"[ \t]*(?:mg|mcg|g|gm|ml|units?|%|tabs?|caps?|puffs?|drops?)\b", re.I)
+_SPECIALTY_ENDINGS = ("ology", "iatry", "iatrics", "surgery", "medicine")
 _DEPARTMENT_WORDS = frozenset(
     {
         "department", "dept", "service", "unit", "room", "ward", "floor", "division",
@@ -130,6 +131,8 @@ def _described(text: str, detection: Detection, span: str, tokens: list[str]) ->
 
 def _plausible_single_word(text: str, kind: str, word: str, starts: bool) -> bool:
     """One word the lexicon does not know: not an abbreviation nor a common word."""
+    if word.lower().endswith(_SPECIALTY_ENDINGS):
+        return False  # "Pulmonology", "Psychiatry": a service, not an organisation
     if re.search(rf"(?<![\w-]){re.escape(word.lower())}(?![\w-])", text):
         return False  # the same word in lower case elsewhere: a common word
     # "Muscle", "Trace", "Cultures", "Ultrasound": everyday or clinical words
@@ -166,8 +169,8 @@ def _plausible_name(span: str, kind: str, recognizer: str) -> bool:
     words = span.split()
     if not any(w[:1].isupper() for w in words):
         return False  # names are capitalised in the original (the model may see lower case)
-    # "ASA", "cont ASA": an abbreviation is no organisation's name on its own
-    capitalised = [w for w in words if w[:1].isupper()]
+    # "ASA", "cont ASA", "NT/ND", "II-XII": abbreviations are no organisation's name
+    capitalised = [w for w in re.split(r"[\s/-]+", span) if w[:1].isupper()]
     return not (kind == "ORGANIZATION" and all(_ACRONYM.match(w) for w in capitalised))
 
 

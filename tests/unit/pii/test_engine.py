@@ -222,6 +222,8 @@ def test_all_caps_cities_after_a_preposition_and_stated_ages(text: str, expected
         "Fam hx: father with MI.",
         "PATIENT FEELS FINE, OK.",
         "HR is 91.",
+        "Abd: soft, NT/ND, +BS. Neuro: A&Ox3, CN II-XII intact.",
+        "Follow-up with Pulmonology.",
     ],
 )
 def test_vitals_and_abbreviations_are_not_identifiers(text: str) -> None:
