@@ -113,6 +113,27 @@ def _cached_registry() -> Any:
     return CachedRegistry()
 
 
+def _in_place_enhancer() -> Any:
+    """Presidio's context enhancer without its deep copy of every result.
+
+    The analyzer hands the enhancer a list it discards afterwards, so the defensive
+    ``copy.deepcopy`` (results, explanations, metadata: a tenth of analysis time) buys
+    nothing; the results are updated in place instead."""
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+
+    class SharedResults(list[Any]):
+        def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+            return list(self)
+
+    class InPlaceContextEnhancer(LemmaContextAwareEnhancer):  # type: ignore[misc]
+        def enhance_using_context(self, text: str, raw_results: list[Any], nlp_artifacts: Any,
+                                  recognizers: list[Any], context: Any = None) -> Any:  # fmt: skip
+            shared = SharedResults(raw_results)
+            return super().enhance_using_context(text, shared, nlp_artifacts, recognizers, context)
+
+    return InPlaceContextEnhancer()
+
+
 @functools.cache
 def _analyzer(config: DetectorConfig) -> Any:
     from presidio_analyzer import AnalyzerEngine
@@ -126,6 +147,7 @@ def _analyzer(config: DetectorConfig) -> Any:
         nlp_engine=nlp_engine,
         supported_languages=["en"],
         default_score_threshold=config.threshold,
+        context_aware_enhancer=_in_place_enhancer(),
     )
 
 
