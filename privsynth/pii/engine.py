@@ -125,7 +125,7 @@ def _in_place_enhancer() -> Any:
         def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
             return list(self)
 
-    class InPlaceContextEnhancer(LemmaContextAwareEnhancer):  # type: ignore[misc]
+    class InPlaceContextEnhancer(LemmaContextAwareEnhancer):
         def enhance_using_context(self, text: str, raw_results: list[Any], nlp_artifacts: Any,
                                   recognizers: list[Any], context: Any = None) -> Any:  # fmt: skip
             shared = SharedResults(raw_results)
