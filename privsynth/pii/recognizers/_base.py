@@ -191,6 +191,16 @@ class ContextRecognizer(EntityRecognizer):
         """Whether a call asking for ``requested`` entities (None: all) concerns us."""
         return not requested or not set(requested).isdisjoint(self.supported_entities)
 
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        """Presidio's entry point: :meth:`find`, when one of our entities is asked for."""
+        return self.find(text, entities) if self.wanted(entities) else []
+
+    def find(self, text: str, entities: list[str]) -> list[RecognizerResult]:
+        """The results in ``text``; ``entities`` are those asked for (empty: all)."""
+        raise NotImplementedError
+
 
 class RegexRecognizer(PatternRecognizer):
     """A pattern recognizer whose entity, patterns and context are class data.

@@ -19,7 +19,7 @@ after a few lines, so that a note's next field is never swallowed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import Any, ClassVar, Final
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
@@ -36,9 +36,6 @@ from privsynth.pii.recognizers._base import (
 )
 from privsynth.pii.recognizers.gazetteer import is_country, is_english_word
 from privsynth.pii.recognizers.location import _NUMBERED_ROUTE, _STREET_ADDRESS
-
-if TYPE_CHECKING:
-    from presidio_analyzer.nlp_engine import NlpArtifacts
 
 # Street types written before the name, in the major European languages
 # (Italian, French, Spanish, Catalan, Portuguese, Polish, Czech, Slovak, Romanian,
@@ -183,15 +180,8 @@ class AddressBlockRecognizer(ContextRecognizer):
     EXTRA_ENTITIES: ClassVar[tuple[str, ...]] = (entities.LOCATION, entities.US_ZIP_CODE)
     CONTEXT: ClassVar[tuple[str, ...]] = ("address", "street", "lives")
 
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-    ) -> list[RecognizerResult]:
+    def find(self, text: str, entities: list[str]) -> list[RecognizerResult]:
         """Street lines, units with their street, and the places and postcode after them."""
-        if not self.wanted(entities):
-            return []
         found: list[tuple[int, int, str, float]] = []
         for start, end, score in self._streets(text):
             found.append((_leading_number(text, start), end, entities_street(), score))

@@ -579,15 +579,8 @@ class FacilityRecognizer(ContextRecognizer):
         "center",
     )
 
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-    ) -> list[RecognizerResult]:
+    def find(self, text: str, entities: list[str]) -> list[RecognizerResult]:
         """Facility names around each facility keyword of ``text``."""
-        if not self.wanted(entities):
-            return []
         results: list[RecognizerResult] = []
         for keyword in _KEYWORD_RE.finditer(text):
             found = self._name_around(text, keyword)

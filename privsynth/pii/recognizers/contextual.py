@@ -17,7 +17,7 @@ national formats, years of events, and company names.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import ClassVar, Final
 
 from presidio_analyzer import RecognizerResult
 
@@ -26,9 +26,6 @@ from privsynth.pii.recognizers._base import ContextRecognizer, compile_pattern, 
 from privsynth.pii.recognizers._lexicon import name_lexicon
 from privsynth.pii.recognizers.gazetteer import is_english_word
 from privsynth.pii.recognizers.identifiers import luhn_valid
-
-if TYPE_CHECKING:
-    from presidio_analyzer.nlp_engine import NlpArtifacts
 
 #: how far before a number its context word may be (same line only)
 CONTEXT_CHARS: Final = 48
@@ -55,12 +52,8 @@ class CardNumberRecognizer(ContextRecognizer):
     ENTITY: ClassVar[str] = entities.CREDIT_CARD
     SCORE: ClassVar[float] = 0.85
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
+    def find(self, text: str, entities: list[str]) -> list[RecognizerResult]:
         """Card numbers of ``text``."""
-        if not self.wanted(entities):
-            return []
         results = []
         for match in _CARD_NUMBER_RE.finditer(text):
             if luhn_valid(match.group()) and _context_before(text, match.start(), _CARD_WORD_RE):
@@ -93,12 +86,8 @@ class ContextPhoneRecognizer(ContextRecognizer):
     MIN_DIGITS: ClassVar[int] = 7
     MAX_DIGITS: ClassVar[int] = 15
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
+    def find(self, text: str, entities: list[str]) -> list[RecognizerResult]:
         """Phone numbers of ``text``."""
-        if not self.wanted(entities):
-            return []
         results = []
         for match in _PHONE_CANDIDATE_RE.finditer(text):
             number = match.group()
@@ -150,12 +139,8 @@ class EventYearRecognizer(ContextRecognizer):
     ENTITY: ClassVar[str] = entities.DATE_TIME
     SCORE: ClassVar[float] = 0.6
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
+    def find(self, text: str, entities: list[str]) -> list[RecognizerResult]:
         """Event years of ``text``."""
-        if not self.wanted(entities):
-            return []
         results = [
             make_result(self, m.start(), m.end(), self.SCORE, "event_year")
             for pattern in (_EVENT_YEAR_RE, _A_YEAR_RE)
@@ -292,12 +277,8 @@ class CompanyRecognizer(ContextRecognizer):
                 return text.index(word, start), end
         return None
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
+    def find(self, text: str, entities: list[str]) -> list[RecognizerResult]:
         """Company names of ``text``."""
-        if not self.wanted(entities):
-            return []
         results = self._by_form(text)
         for pattern in (_COMPANY_CUE_RE, _COMPANY_SITE_RE, _COMPANY_IS_A_RE):
             for match in pattern.finditer(text):

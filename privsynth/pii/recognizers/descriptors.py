@@ -20,7 +20,7 @@ The word lists are written for privsynth from general knowledge.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import ClassVar, Final
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
@@ -36,9 +36,6 @@ from privsynth.pii.recognizers._lexicon import name_lexicon
 from privsynth.pii.recognizers.gazetteer import is_english_word
 
 ORGANIZATION: Final = entities.ORGANIZATION
-
-if TYPE_CHECKING:
-    from presidio_analyzer.nlp_engine import NlpArtifacts
 
 # ------------------------------------------------------------------- occupations
 
@@ -152,12 +149,8 @@ class OccupationRecognizer(ContextRecognizer):
 
     EXTRA_ENTITIES: ClassVar[tuple[str, ...]] = (ORGANIZATION,)
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
+    def find(self, text: str, entities: list[str]) -> list[RecognizerResult]:
         """Job titles of ``text``."""
-        if not self.wanted(entities):
-            return []
         results = []
         for pattern, reason in _CUED_PATTERNS:
             for match in pattern.finditer(text):
@@ -309,12 +302,8 @@ class NrpRecognizer(ContextRecognizer):
         "cuisine",
     )
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
+    def find(self, text: str, entities: list[str]) -> list[RecognizerResult]:
         """Nationality, religion and political words of ``text``."""
-        if not self.wanted(entities):
-            return []
         lower_text = not any(c.isupper() for c in text)
         results = []
         for match in (_NRP_LOWER_RE if lower_text else _NRP_RE).finditer(text):

@@ -11,7 +11,7 @@ own they only get a token score for Presidio's context enhancement to lift.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from presidio_analyzer import RecognizerResult
 
@@ -35,9 +35,6 @@ from privsynth.pii.recognizers._base import (
 )
 from privsynth.pii.recognizers._lexicon import name_lexicon
 from privsynth.pii.recognizers.gazetteer import AMBIGUOUS_COUNTRIES, COUNTRIES
-
-if TYPE_CHECKING:
-    from presidio_analyzer.nlp_engine import NlpArtifacts
 
 _ZIP = r"(?<![\d-])\d{5}(?:-\d{4})?(?![\d-])"
 _STATE_CODE = case_sensitive(alternation(US_STATE_CODES))
@@ -268,15 +265,8 @@ class UsCityRecognizer(ContextRecognizer):
 
     CONTEXT: ClassVar[tuple[str, ...]] = ("lives", "city", "address", "from")
 
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-    ) -> list[RecognizerResult]:
+    def find(self, text: str, entities: list[str]) -> list[RecognizerResult]:
         """Cities before each ", STATE" of ``text``."""
-        if not self.wanted(entities):
-            return []
         results: list[RecognizerResult] = []
         for state in _STATE_AFTER_CITY_RE.finditer(text):
             end = state.start()

@@ -18,7 +18,7 @@ in the name lexicon before it is taken as a name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import Any, ClassVar, Final
 
 from presidio_analyzer import RecognizerResult
 
@@ -32,9 +32,6 @@ from privsynth.pii.recognizers._base import (
     words,
 )
 from privsynth.pii.recognizers._lexicon import PARTICLES, LexiconRecognizer, NameLexicon
-
-if TYPE_CHECKING:
-    from presidio_analyzer.nlp_engine import NlpArtifacts
 
 # Words that are never part of a name even when capitalised: function words,
 # clinical roles, time words, and the verbs that follow a name in notes
@@ -166,15 +163,8 @@ class TitledPersonRecognizer(LexiconRecognizer):
 
     CONTEXT: ClassVar[tuple[str, ...]] = ("doctor", "physician", "nurse", "signed")
 
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-    ) -> list[RecognizerResult]:
+    def find(self, text: str, entities: list[str]) -> list[RecognizerResult]:
         """Titled and credentialed names in ``text``."""
-        if not self.wanted(entities):
-            return []
         results: list[RecognizerResult] = []
         taken: list[tuple[int, int]] = []
         for match in _TITLED_RE.finditer(text):
@@ -338,20 +328,13 @@ class NameLexiconRecognizer(LexiconRecognizer):
 
     CONTEXT: ClassVar[tuple[str, ...]] = ("name", "patient", "contact", "signed")
 
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-    ) -> list[RecognizerResult]:
+    def find(self, text: str, entities: list[str]) -> list[RecognizerResult]:
         """Names found by label, then by first-name/surname pairs elsewhere.
 
         Only words that can start a name (a first name, or a surname for the
         inverted form) open a small same-line window of tokens to inspect, so the
         cost is one regex scan plus a set lookup per word.
         """
-        if not self.wanted(entities):
-            return []
         results = self._labelled(text)
         labelled = sorted((r.start, r.end) for r in results)
         lexicon = self.lexicon

@@ -22,7 +22,7 @@ lexicon, and the cues that admit unknown words are phrases of naming and speech.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import ClassVar, Final
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
@@ -31,9 +31,6 @@ from privsynth.pii.recognizers._base import alternation, compile_pattern, make_r
 from privsynth.pii.recognizers._lexicon import LexiconRecognizer, name_lexicon
 from privsynth.pii.recognizers.gazetteer import is_english_word
 from privsynth.pii.recognizers.names import NOT_NAME_WORDS
-
-if TYPE_CHECKING:
-    from presidio_analyzer.nlp_engine import NlpArtifacts
 
 _TITLE_WORD = r"\p{Lu}\p{Ll}+(?:[-'’]\p{Lu}\p{Ll}+)?"
 _UPPER_WORD = r"\p{Lu}{2,}(?:[-'’]\p{Lu}{2,})?"
@@ -136,12 +133,8 @@ class ContextualNameRecognizer(LexiconRecognizer):
     LOWER_SCORE: ClassVar[float] = 0.45
     ACCENTED_PAIR_SCORE: ClassVar[float] = 0.45
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
+    def find(self, text: str, entities: list[str]) -> list[RecognizerResult]:
         """Names of ``text`` found by lexicon, shape and context."""
-        if not self.wanted(entities):
-            return []
         spans: list[tuple[int, int, float, str]] = []
         if any(c.isupper() for c in text):
             spans += self._lexicon_words(text)

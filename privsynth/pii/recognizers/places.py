@@ -17,7 +17,7 @@ up to a function word. Words that name a kind of place rather than a place
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import ClassVar, Final
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
@@ -31,9 +31,6 @@ from privsynth.pii.recognizers._base import (
     words,
 )
 from privsynth.pii.recognizers.gazetteer import AMBIGUOUS_COUNTRIES, COUNTRIES
-
-if TYPE_CHECKING:
-    from presidio_analyzer.nlp_engine import NlpArtifacts
 
 _COUNTRY_NAMES = [c for c in COUNTRIES if c not in AMBIGUOUS_COUNTRIES]
 # country names by first word (casefolded), longest first: found by a scan over
@@ -108,15 +105,8 @@ class PlaceRecognizer(ContextRecognizer):
     EXTRA_ENTITIES: ClassVar[tuple[str, ...]] = (entities.US_ZIP_CODE,)
     CONTEXT: ClassVar[tuple[str, ...]] = ("lives", "from", "city", "country")
 
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-    ) -> list[RecognizerResult]:
+    def find(self, text: str, entities: list[str]) -> list[RecognizerResult]:
         """Countries, cued places and "in PLACE 1234" postcodes of ``text``."""
-        if not self.wanted(entities):
-            return []
         lower_text = not any(c.isupper() for c in text)
         results: list[RecognizerResult] = []
         for start, end in _countries(text, any_case=lower_text):
