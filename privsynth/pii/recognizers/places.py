@@ -30,7 +30,7 @@ from privsynth.pii.recognizers._base import (
     make_result,
     words,
 )
-from privsynth.pii.recognizers.gazetteer import AMBIGUOUS_COUNTRIES, COUNTRIES
+from privsynth.pii.recognizers.gazetteer import AMBIGUOUS_COUNTRIES, COUNTRIES, MONTHS, WEEKDAYS
 
 _COUNTRY_NAMES = [c for c in COUNTRIES if c not in AMBIGUOUS_COUNTRIES]
 # country names by first word (casefolded), longest first: found by a scan over
@@ -80,16 +80,14 @@ _NOT_PLACE_WORDS: Final[frozenset[str]] = frozenset(
         nursing assisted living group foster care shelter jail prison rehab rehabilitation
         hospice icu ed er or pacu snf ltc ltac bed bedroom car town city village area
         country state county region place school college university work church
-        january february march april may june july august september october november
-        december monday tuesday wednesday thursday friday saturday sunday morning evening
-        afternoon night today tonight tomorrow yesterday
+        morning evening afternoon night today tonight tomorrow yesterday
         and or but with by for from of to at on in is was were be been has had have
         i me he she it we they him them us you
         mg mcg ml kg cm mm units tablet tablets
         stage grade type level phase class step week weeks day days month months year years
         """
     )
-)
+) | frozenset((*MONTHS, *WEEKDAYS))
 _FUNCTION_WORDS: Final[frozenset[str]] = _NOT_PLACE_WORDS
 
 
