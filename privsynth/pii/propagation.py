@@ -31,7 +31,7 @@ RECOGNIZER = "NamePropagation"
 #: score of a later mention: it is as sure as the first, but never outranks a type
 #: that a specific recognizer gave the same region
 SCORE = 0.5
-_WHOLE_SPAN_TYPES = frozenset({E.ORGANIZATION, E.LOCATION, "FACILITY"})
+_WHOLE_SPAN_TYPES = frozenset({E.ORGANIZATION, E.LOCATION, E.FACILITY})
 _NAME_WORD = regex.compile(r"\p{L}[\p{L}'’]*\p{L}")
 _MIN_LETTERS = 3
 
@@ -45,8 +45,10 @@ def propagate(text: str, detections: Sequence[Detection]) -> list[Detection]:
     if not person_words and not spans:
         return []
     candidates = _word_mentions(text, person_words) if person_words else []
-    for span, kind in spans.items():
-        candidates += _repeats(text, span, kind)
+    folded = text.casefold()
+    if len(folded) == len(text):  # else casefolding moved offsets ("ß" -> "ss"): skip
+        for span, kind in spans.items():
+            candidates += _repeats(text, folded, span, kind)
     cased = any(c.isupper() for c in text)
     found: list[Detection] = []
     for candidate in sorted(candidates):
@@ -66,20 +68,15 @@ def _word_mentions(text: str, person_words: set[str]) -> list[Detection]:
     """Every word of ``text`` that is one of ``person_words`` (a possessive aside)."""
     mentions = []
     for match in _NAME_WORD.finditer(text):
-        word = match.group()
-        end = match.end()
-        if word.endswith(("'s", "’s")):
-            word, end = word[:-2], end - 2
+        word = _without_possessive(match.group())
         if word.casefold() in person_words:
+            end = match.start() + len(word)
             mentions.append(Detection(match.start(), end, E.PERSON, SCORE, RECOGNIZER))
     return mentions
 
 
-def _repeats(text: str, span: str, kind: str) -> list[Detection]:
-    """Whole-word repeats of ``span`` (casefolded) in ``text``."""
-    folded = text.casefold()
-    if len(folded) != len(text):
-        return []  # casefolding changed offsets ("ß" -> "ss"): skip rather than misplace
+def _repeats(text: str, folded: str, span: str, kind: str) -> list[Detection]:
+    """Whole-word repeats of ``span`` in ``text`` (``span`` and ``folded`` casefolded)."""
     found = []
     start = folded.find(span)
     while start >= 0:
@@ -95,7 +92,7 @@ def _repeats(text: str, span: str, kind: str) -> list[Detection]:
 def _person_words(text: str, detections: Iterable[Detection]) -> set[str]:
     """The distinctive words of the people found, casefolded."""
     return {
-        word.casefold().removesuffix("'s").removesuffix("’s")
+        _without_possessive(word).casefold()
         for d in detections
         if d.entity_type == E.PERSON
         for word in _NAME_WORD.findall(text, d.start, d.end)
@@ -111,6 +108,11 @@ def _whole_spans(text: str, detections: Iterable[Detection]) -> dict[str, str]:
         if d.entity_type in _WHOLE_SPAN_TYPES and len(span) > _MIN_LETTERS and span[0].isupper():
             spans[span.casefold()] = d.entity_type
     return spans
+
+
+def _without_possessive(word: str) -> str:
+    """ "Borkowski" for "Borkowski's"."""
+    return word[:-2] if word.endswith(("'s", "’s")) else word
 
 
 def _distinctive(word: str) -> bool:
