@@ -17,7 +17,12 @@ from privsynth.pii.recognizers.clinical import is_generic_facility
 from privsynth.pii.recognizers.contextual import is_event_year
 from privsynth.pii.recognizers.descriptors import is_nrp_word, is_occupation
 from privsynth.pii.recognizers.eponyms import is_clinical_eponym
-from privsynth.pii.recognizers.gazetteer import MONTH_AND_DAY_WORDS, is_country, is_english_word
+from privsynth.pii.recognizers.gazetteer import (
+    DOSE_UNITS,
+    MONTH_AND_DAY_WORDS,
+    is_country,
+    is_english_word,
+)
 
 _DIGIT = re.compile(r"\d")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -31,7 +36,7 @@ _NUMERIC_DATE = re.compile(
 _DATED_YEAR = re.compile(
     r"(?i:\b(?:in|since|from|to|until|till|through|during|by|of|circa|year|dx|the|early|late"
     r"|mid|and|or|summer|winter|spring|fall|autumn)[ \t]*-?[ \t]*)"
-    r"(?:1[89]|20)\d\d(?:['’]?s)?(?![\d.,]?\d)(?![ \t]*(?i:[a-z]*g\b|ml|cc|l\b|units?|cal|kcal|%))"
+    rf"(?:1[89]|20)\d\d(?:['’]?s)?(?![\d.,]?\d)(?![ \t]*(?i:{DOSE_UNITS}))"
 )
 _WORDS = re.compile(r"[a-z]+", re.IGNORECASE)
 _ACRONYM = re.compile(r"^[A-Z]{1,4}s?$")
@@ -42,10 +47,8 @@ _TITLED = "TitledPersonRecognizer"  # "Dr. Foley" is a person, whatever follows
 # what precedes a span that starts a sentence, a line, a list item or a field
 _SENTENCE_START = re.compile(r"(?:\A|[\n.:;!?>]|\d[.)])[ \t\"'(\[]*\Z")
 _LABEL_AFTER = re.compile(r"[ \t]*:")
-_DOSE_AFTER = re.compile(
-    r"[ \t]*\d+(?:\.\d+)?[ \t]*(?:mg|mcg|g|gm|ml|mL|units?|%|tabs?|puffs?|drops?)\b", re.I
-)
-_UNIT_AFTER = re.compile(r"[ \t]*(?:mg|mcg|g|gm|ml|units?|%|tabs?|caps?|puffs?|drops?)\b", re.I)
+_UNIT_AFTER = re.compile(rf"[ \t]*{DOSE_UNITS}", re.I)
+_DOSE_AFTER = re.compile(rf"[ \t]*\d+(?:\.\d+)?{_UNIT_AFTER.pattern}", re.I)
 _SPECIALTY_ENDINGS = ("ology", "iatry", "iatrics", "surgery", "medicine")
 _DEPARTMENT_WORDS = frozenset(
     {

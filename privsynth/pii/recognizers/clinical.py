@@ -31,6 +31,7 @@ from privsynth.pii.recognizers._base import (
     window_before,
     words,
 )
+from privsynth.pii.recognizers.gazetteer import DOSE_UNITS
 from privsynth.pii.recognizers.names import NameLexiconRecognizer, TitledPersonRecognizer
 
 if TYPE_CHECKING:
@@ -311,7 +312,8 @@ _DATE_CONTEXT = (
 _RANGE = r"[ \t]*(?:-|–|—|(?i:to|through|thru|and|until))[ \t]*"
 # a 24-hour clock time right after a short date: "3/14 0700", "3/14 @ 07:00" (not a dose)
 _CLOCK_AFTER = (
-    r"(?=[ \t]*@?[ \t]*(?:[01]\d|2[0-3]):?[0-5]\d(?![\d/.:]|[ \t]*(?i:mg|mcg|ml|units?|%)))"
+    r"(?=[ \t]*@?[ \t]*(?:[01]\d|2[0-3]):?[0-5]\d"
+    rf"(?![\d/.:]|[ \t]*(?i:{DOSE_UNITS})))"
 )
 # a short date as the second half of a range: "7/22-7/25" (a dash may precede it)
 _SHORT_RANGE_START = rf"{_NUM_START}{_SHORT_CORE}"
@@ -319,7 +321,7 @@ _SHORT_RANGE_END = rf"(?<![\w/.]){_SHORT_CORE}(?![\w/]|[.-]\d)"
 _SHORT_IN_RANGE = _SHORT_RANGE_END + _NOT_RATIO
 _MONTH_DAY_YEAR = rf"{_MONTH}{OPT_GAP}{_DAY},?{OPT_GAP}{_YEAR}"
 _DAY_MONTH_YEAR = rf"(?=\d)(?<![\w.,/-]){_DAY}{GAP}(?:(?i:of){GAP})?{_MONTH},?{GAP}{_YEAR}"
-_MONTH_DAY = rf"{_MONTH}{OPT_GAP}{_DAY}(?!{OPT_GAP}(?i:mg|mcg|ml|units?)\b)"
+_MONTH_DAY = rf"{_MONTH}{OPT_GAP}{_DAY}(?!{OPT_GAP}(?i:{DOSE_UNITS}))"
 _DAY_MONTH = rf"(?=\d)(?<![\w.,/-]){_DAY}{GAP}(?:(?i:of){GAP})?{_MONTH}"
 _COMPACT = rf"{_NUM_START}{_DAY_NUM}(?:-|[ \t]?){_MONTH_ABBR_UPPER}(?:-|[ \t]?){_YEAR_ANY}(?![\w/])"
 _ANY_FULL_DATE = rf"(?:{_MDY}|{_ISO}|{_MONTH_DAY_YEAR}|{_DAY_MONTH_YEAR}|{_COMPACT})"

@@ -3,6 +3,8 @@
 * :data:`COUNTRIES` -- the world's countries and a few widely used alternative
   names, written for privsynth from general knowledge (public facts, no source
   list copied); a country is a location, even though Safe Harbor keeps it.
+* :data:`DOSE_UNITS` -- units written after a dose or a measurement, so numbers
+  before them ("1/2 1000 mg", "in 2000 mL", "May 5 units") are not dates.
 * :func:`english_words` -- common English words (nouns, verbs, adjectives,
   adverbs), taken from the WordNet word index that spaCy's English pipelines ship
   for their rule-based lemmatizer (WordNet licence, BSD-style). It tells
@@ -20,6 +22,9 @@ import os
 from typing import Final
 
 from privsynth.pii.recognizers._base import words
+
+#: a unit after a dose or measurement, as a regex fragment (match case-insensitively)
+DOSE_UNITS: Final = r"(?:mg|mcg|g|gm|kg|ml|cc|l|units?|kcal|cal|%|tabs?|caps?|puffs?|drops?)(?!\w)"
 
 # Sovereign states and widely recognised territories, in their usual English
 # short forms, plus common alternative names. Multi-word names keep their case.
