@@ -20,7 +20,6 @@ from typing import ClassVar
 
 from privsynth.pii import entities
 from privsynth.pii.recognizers._base import ContextRecognizer, words
-from privsynth.pii.recognizers.eponyms import is_eponym_pair
 
 #: Faker person providers whose names are written in Latin script and are common
 #: among US patients and clinicians: every name counts.
@@ -112,10 +111,6 @@ class NameLexicon:
             return True
         parts = key.split("-")
         return len(parts) > 1 and all(p in self.last_names for p in parts)
-
-    def is_eponym(self, first: str, second: str) -> bool:
-        """Whether "first second" is a medical eponym rather than a person."""
-        return is_eponym_pair(first, second)
 
     def may_start_name(self, token: str) -> bool:
         """Cheap pre-test: could ``token`` be the first word of a name (either order)?"""

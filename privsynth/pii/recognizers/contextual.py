@@ -24,6 +24,7 @@ from presidio_analyzer import RecognizerResult
 from privsynth.pii import entities
 from privsynth.pii.recognizers._base import ContextRecognizer, compile_pattern, make_result, words
 from privsynth.pii.recognizers._lexicon import name_lexicon
+from privsynth.pii.recognizers.eponyms import is_eponym_pair
 from privsynth.pii.recognizers.gazetteer import is_english_word
 from privsynth.pii.recognizers.identifiers import luhn_valid
 
@@ -304,7 +305,7 @@ class CompanyRecognizer(ContextRecognizer):
             a, b = match.group("a"), match.group("b")
             surnames = lexicon.is_last(a) and lexicon.is_last(b)
             everyday = lexicon.is_common(a) and lexicon.is_common(b)
-            if surnames and not everyday and not lexicon.is_eponym(a, b):
+            if surnames and not everyday and not is_eponym_pair(a, b):
                 start, end = match.start(), match.end()
                 found.append(make_result(self, start, end, self.PAIR_SCORE, "surname_pair"))
         return found

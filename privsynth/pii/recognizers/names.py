@@ -32,6 +32,7 @@ from privsynth.pii.recognizers._base import (
     words,
 )
 from privsynth.pii.recognizers._lexicon import PARTICLES, LexiconRecognizer, NameLexicon
+from privsynth.pii.recognizers.eponyms import is_eponym_pair
 
 # Words that are never part of a name even when capitalised: function words,
 # clinical roles, time words, and the verbs that follow a name in notes
@@ -431,7 +432,7 @@ class NameLexiconRecognizer(LexiconRecognizer):
         name_words = [
             t for t in tokens[i : last + 1] if not t.is_initial and t.text.lower() not in PARTICLES
         ]
-        if len(name_words) >= 2 and lexicon.is_eponym(name_words[0].text, name_words[1].text):
+        if len(name_words) >= 2 and is_eponym_pair(name_words[0].text, name_words[1].text):
             return None
         common = sum(lexicon.is_common(t.text) for t in name_words)
         if style == "lower":
