@@ -11,7 +11,7 @@ own they only get a token score for Presidio's context enhancement to lift.
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from presidio_analyzer import RecognizerResult
 
@@ -274,27 +274,28 @@ class UsCityRecognizer(ContextRecognizer):
             city = _CITY_BEFORE_STATE_RE.search(text, window, end)
             if city is None:
                 continue
-            if (
-                state.group("zip") is None
-                and state.group("code")
-                and self._ambiguous(city.group(), state.group("code"))
-                and not _PLACE_PREPOSITION_RE.search(text, max(0, city.start() - 12), city.start())
-            ):
-                continue  # "FEELS FINE, OK"; but "FELL AT HOME IN REVERE, MA" is a place
+            code = state.group("code")
+            if state.group("zip") is None and code and self._ambiguous(text, city, code):
+                continue
             has_zip = state.group("zip") is not None
             score = self.WITH_ZIP_SCORE if has_zip else self.SCORE
             results.append(make_result(self, city.start(), end, score, "city_state"))
         return results
 
     @staticmethod
-    def _ambiguous(city: str, code: str) -> bool:
+    def _ambiguous(text: str, city_match: Any, code: str) -> bool:
         """Whether "CITY, ST" without a ZIP may be something else.
 
-        In ALL CAPS, ", IN", ", OR", ", ME", ", OK" are as likely words as states;
-        after a person's name, ", MD", ", PA", ", MA" are credentials.
+        In ALL CAPS, ", IN", ", OR", ", ME", ", OK" are as likely words as states
+        ("FEELS FINE, OK"), unless a preposition of place precedes the city ("FELL AT
+        HOME IN REVERE, MA"); after a person's name, ", MD", ", PA", ", MA" are
+        credentials.
         """
+        city = city_match.group()
         if city.isupper():
-            return code in _WORD_STATE_CODES
+            start = city_match.start()
+            after_preposition = _PLACE_PREPOSITION_RE.search(text, max(0, start - 12), start)
+            return code in _WORD_STATE_CODES and after_preposition is None
         last_word = city.rsplit(maxsplit=1)[-1]
         lexicon = name_lexicon()
         return code in _CREDENTIAL_STATE_CODES and (
