@@ -61,20 +61,26 @@ def synthesize(
     epsilon: float,
     delta: float | None = None,
     *,
+    dataset: str,
     schema: Schema | str | Path | None = None,
     generator: str = "mst",
     rows: int | None = None,
-    dataset: str | None = None,
     ledger: Ledger | str | Path | None = None,
-    seed: int | None = None,
+    privacy_unit: str | None = None,
+    max_rows_per_unit: int | None = None,
     strict: bool = False,
+    seed: int | None = None,
+    unsafe_seed: bool = False,
     **generator_options: Any,
 ) -> pd.DataFrame:
     """A synthetic copy of ``data`` under (ε, δ)-DP, recorded in the ledger.
 
-    ``schema`` declares public domains (otherwise they are discovered with part of
-    the budget). ``dataset`` names the budget to charge (default: the file stem, or
-    ``"default"`` for a DataFrame). Use :func:`run_synthesis` for the full result.
+    ``dataset`` names the budget to charge: required, because a budget belongs to the
+    data (the ledger also refuses the same content under another name). ``schema``
+    declares public domains (otherwise they are discovered with part of the budget).
+    ``privacy_unit`` names the column identifying a person, whose rows ε then protects
+    together. ``seed`` is for tests only and needs ``unsafe_seed=True`` (the run is
+    recorded as ε = ∞). Use :func:`run_synthesis` for the full result.
     """
     from privsynth.pipeline import SynthesisConfig, run_synthesis
 
@@ -86,7 +92,10 @@ def synthesize(
         rows=rows,
         dataset=dataset,
         seed=seed,
+        unsafe_seed=unsafe_seed,
         strict=strict,
+        privacy_unit=privacy_unit,
+        max_rows_per_unit=max_rows_per_unit,
     )
     return run_synthesis(data, config, schema=schema, ledger=ledger).data
 

@@ -86,9 +86,15 @@ def evaluate(
     quasi_identifiers: Sequence[str] | None = None,
     sensitive: Sequence[str] | None = None,
     seed: int = 0,
+    privacy_unit: str | None = None,
 ) -> dict[str, Any]:
     """The evaluation document (fidelity, utility, detection, diversity, privacy);
-    its schema is in docs/evaluation.md."""
+    its schema is in docs/evaluation.md.
+
+    ``privacy_unit`` names the column identifying the person behind each row (as given
+    to synthesis): membership inference then attacks persons, not rows, and a person in
+    both ``real`` and ``holdout`` is refused (split with
+    :func:`~privsynth.evaluation.split.split_holdout`)."""
     from privsynth.evaluation.data import EvaluationData
     from privsynth.evaluation.report import clean
     from privsynth.evaluation.report import evaluate as run_evaluation
@@ -96,6 +102,7 @@ def evaluate(
     data = EvaluationData.build(
         real, synthetic, holdout, schema=_schema(schema), target=target,
         quasi_identifiers=quasi_identifiers, sensitive=sensitive, seed=seed,
+        privacy_unit=privacy_unit,
     )  # fmt: skip
     document: dict[str, Any] = clean(run_evaluation(data))
     return document
@@ -116,12 +123,14 @@ def audit(
     dataset: str | None = None,
     run_id: str | None = None,
     seed: int = 0,
+    privacy_unit: str | None = None,
 ) -> AuditResult:
     """Judge synthetic data against policies (built-in names or YAML files); with
     ``output``, write ``report.json`` and ``report.html`` there (docs/compliance.md).
 
     The privacy section of the provenance comes from ``ledger`` and ``dataset``; without
-    them the differential-privacy criteria read "not measured" and fail.
+    them the differential-privacy criteria read "not measured" and fail. With
+    ``privacy_unit`` the evaluation attacks persons, as in :func:`evaluate`.
     """
     from privsynth.compliance.audit import AuditInputs, run_audit
     from privsynth.compliance.report import write_report
@@ -132,7 +141,7 @@ def audit(
         real=real, synthetic=synthetic, holdout=holdout, schema=_schema(schema), target=target,
         quasi_identifiers=quasi_identifiers, sensitive=sensitive,
         ledger=Ledger(ledger) if isinstance(ledger, str | Path) else ledger,
-        dataset=dataset, run_id=run_id, seed=seed,
+        dataset=dataset, run_id=run_id, seed=seed, privacy_unit=privacy_unit,
     )  # fmt: skip
     document, data = run_audit(inputs, loaded)
     if output is None:

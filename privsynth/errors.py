@@ -8,6 +8,16 @@ be logged without leaking personal data.
 
 from __future__ import annotations
 
+import os
+
+#: set to 1 to see tracebacks and exact (non-private) counts: for the custodian only
+DEBUG_ENV_VAR = "PRIVSYNTH_DEBUG"
+
+
+def debug_enabled() -> bool:
+    """Whether ``PRIVSYNTH_DEBUG`` relaxes privacy for debugging (it says so when used)."""
+    return os.environ.get(DEBUG_ENV_VAR, "") not in ("", "0")
+
 
 class PrivsynthError(Exception):
     """Base class for errors caused by input, configuration or budget."""

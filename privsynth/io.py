@@ -10,18 +10,27 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 
+from privsynth.cells import canonical_column, mark_missing
 from privsynth.errors import InputDataError
 
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 SUPPORTED = CSV_SUFFIXES + PARQUET_SUFFIXES
+#: bytes that are not UTF-8 decode to lone surrogates under ``errors="surrogateescape"``
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_MAX_FIELD = 1 << 30
+#: UTF-8, ignoring the byte-order mark that spreadsheet programs write
+_ENCODING = "utf-8-sig"
 
 
 def table_format(path: Path) -> str:
@@ -57,12 +66,19 @@ def read_header(path: str | Path) -> list[str]:
             return [str(name) for name in pq.read_schema(file).names]
         except Exception:
             raise InputDataError(f"{file.name} is not a readable Parquet file") from None
-    try:
-        with file.open(encoding="utf-8", newline="") as handle:
-            header = next(csv.reader(handle), [])
-    except UnicodeDecodeError as exc:
-        raise _not_utf8(file, exc) from None
+    with _open_text(file) as handle:
+        header = next(csv.reader(handle), [])
+    if _NOT_UTF8.search("".join(header)):
+        raise InputDataError(
+            f"the header of {file.name} is not valid UTF-8",
+            hint=f"re-encode the file, e.g. iconv -f latin1 -t utf-8 {file.name}",
+        )
     return _check_header(file, header)
+
+
+def _open_text(file: Path) -> TextIO:
+    """The file as text; bytes that are not UTF-8 become lone surrogates (found later)."""
+    return file.open(encoding=_ENCODING, errors="surrogateescape", newline="")
 
 
 def _check_header(file: Path, header: Sequence[str]) -> list[str]:
@@ -80,42 +96,104 @@ def _check_header(file: Path, header: Sequence[str]) -> list[str]:
     return names
 
 
-def _not_utf8(file: Path, exc: UnicodeDecodeError) -> InputDataError:
-    return InputDataError(
-        f"{file.name} is not valid UTF-8 (first bad byte at offset {exc.start})",
-        hint=f"re-encode it, e.g. iconv -f latin1 -t utf-8 {file.name}",
-    )
+@dataclass(frozen=True)
+class TableRead:
+    """A table read cell by cell, and how many input rows were left out.
+
+    The counts are exact, hence private: the pipeline releases them only through a
+    DP measurement (``privsynth.quality``), never as they are."""
+
+    frame: pd.DataFrame
+    #: CSV rows whose number of fields differs from the header's
+    malformed_rows: int = 0
+    #: CSV rows holding bytes that are not UTF-8
+    undecodable_rows: int = 0
 
 
-def read_table(path: str | Path, missing_values: Sequence[str] = ("",)) -> pd.DataFrame:
-    """Read a CSV (all cells as strings, ``missing_values`` as NA) or a Parquet file."""
+def read_rows(path: str | Path, missing_values: Sequence[str] = ("",)) -> TableRead:
+    """Read a CSV or Parquet file without failing on its content.
+
+    Every cell becomes canonical text (:mod:`privsynth.cells`) on its own; CSV rows
+    with the wrong number of fields or with bytes that are not UTF-8 are left out
+    and counted. Only the file as a whole (missing, empty, unreadable header, corrupt
+    Parquet) can fail, so whether a run fails never depends on one record."""
     file = Path(path)
     header = read_header(file)
     if table_format(file) == "parquet":
-        frame = pd.read_parquet(file)
-    else:
-        frame = _read_csv(file, missing_values)
-    frame.columns = pd.Index(header)
-    if frame.empty:
-        raise InputDataError(f"{file.name} has a header but no rows", hint="pass data rows")
-    return frame
+        return TableRead(_read_parquet(file, header, missing_values))
+    return _read_csv_rows(file, header, missing_values)
 
 
-def _read_csv(file: Path, missing_values: Sequence[str]) -> pd.DataFrame:
-    try:
-        return pd.read_csv(
-            file,
-            dtype=str,
-            keep_default_na=False,
-            na_values=list(missing_values),
-            encoding="utf-8",
-            skipinitialspace=True,
+def read_table(path: str | Path, missing_values: Sequence[str] = ("",)) -> pd.DataFrame:
+    """Read a CSV or Parquet file for the custodian's own tools (scrub, evaluate,
+    audit, schema infer), failing on malformed rows or non-UTF-8 bytes."""
+    file = Path(path)
+    read = read_rows(file, missing_values)
+    if read.undecodable_rows:
+        raise InputDataError(
+            f"{file.name} is not valid UTF-8",
+            hint=f"re-encode it, e.g. iconv -f latin1 -t utf-8 {file.name}",
         )
-    except UnicodeDecodeError as exc:
-        raise _not_utf8(file, exc) from None
-    except pd.errors.ParserError as exc:
-        where = str(exc).split(":")[-1].strip()
-        raise InputDataError(f"{file.name} is not well-formed CSV ({where})") from None
+    if read.malformed_rows:
+        raise InputDataError(
+            f"{file.name} is not well-formed CSV (rows with another number of fields than "
+            "the header)",
+            hint="quote fields that contain commas, or fix the rows",
+        )
+    if read.frame.empty:
+        raise InputDataError(f"{file.name} has a header but no rows", hint="pass data rows")
+    return read.frame
+
+
+def _read_parquet(file: Path, header: list[str], missing_values: Sequence[str]) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(file)
+    except Exception:
+        raise InputDataError(f"{file.name} is not a readable Parquet file") from None
+    columns = {
+        name: canonical_column(table.column(position).to_pylist())
+        for position, name in enumerate(header)
+    }
+    return mark_missing(pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows)), missing_values)
+
+
+def _read_csv_rows(file: Path, header: list[str], missing_values: Sequence[str]) -> TableRead:
+    rows: list[list[str]] = []
+    malformed = undecodable = 0
+    with (
+        _csv_field_limit(),
+        file.open(encoding=_ENCODING, errors="surrogateescape", newline="") as f,
+    ):
+        reader = csv.reader(f, skipinitialspace=True)
+        next(reader, None)  # the header, already checked
+        for row in reader:
+            if not row:
+                continue  # a blank line is no record
+            if len(row) != len(header):
+                malformed += 1
+            elif _NOT_UTF8.search("".join(row)):
+                undecodable += 1
+            else:
+                rows.append(row)
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
+    frame = pd.DataFrame(
+        {name: pd.Series(cells, dtype=object) for name, cells in zip(header, columns, strict=True)},
+        index=pd.RangeIndex(len(rows)),
+    )
+    return TableRead(mark_missing(frame, missing_values), malformed, undecodable)
+
+
+@contextmanager
+def _csv_field_limit() -> Iterator[None]:
+    """Let long free-text cells through the csv module (its default limit is 128 KiB)."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(_MAX_FIELD)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 @contextmanager

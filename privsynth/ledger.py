@@ -3,9 +3,16 @@
 A run first *reserves* its whole planned cost in one write transaction that
 re-checks the composed total against the dataset's budget, so concurrent runs can
 never overspend together. When the run ends, the reservation is replaced by the
-itemised spends it actually made. A reservation left by a crashed run keeps
-counting, which errs on the safe side. Totals are composed with the RDP
-accountant (not summed), so the ledger is as tight as the accounting.
+itemised spends it actually made; a run that failed keeps its whole reservation
+(whether it failed may depend on the data, so the failure itself is paid for), and
+a reservation left by a crashed run keeps counting. Totals are composed with the
+RDP accountant (not summed), so the ledger is as tight as the accounting.
+
+A budget belongs to the data, not to a name: each run records a keyed fingerprint
+of its input (:mod:`privsynth.fingerprint`), and a run whose input has the content
+of a dataset registered under another name is refused. A dataset also has one
+privacy unit (a row, or e.g. ``patient_id``): its runs must protect that unit.
+Teams can require every dataset to be registered (``budget set``) before use.
 """
 
 from __future__ import annotations
@@ -32,6 +39,9 @@ from privsynth.errors import (
 )
 
 ENV_VAR = "PRIVSYNTH_LEDGER"
+#: purpose of the spend that records a failed run's whole reservation
+FAILED_RUN = "failed run: its whole reservation is kept"
+_RUN_UNITS = "SELECT DISTINCT privacy_unit FROM runs WHERE dataset = ?"
 DEFAULT_EPSILON = 10.0
 DEFAULT_DELTA = 1e-6
 _INIT_ATTEMPTS = 40
@@ -51,7 +61,18 @@ CREATE TABLE IF NOT EXISTS spends (
 );
 CREATE INDEX IF NOT EXISTS spends_dataset ON spends(dataset);
 CREATE INDEX IF NOT EXISTS runs_dataset ON runs(dataset);
+CREATE TABLE IF NOT EXISTS fingerprints (
+    fingerprint TEXT PRIMARY KEY, dataset TEXT NOT NULL, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+#: columns added after the first release (added to older ledgers on open)
+_ADDED_COLUMNS = {
+    "budgets": {"privacy_unit": "TEXT"},
+    "runs": {"privacy_unit": "TEXT", "max_rows_per_unit": "INTEGER", "fingerprint": "TEXT"},
+}
+#: ledger settings and their defaults
+SETTINGS = {"require_registered": "false"}
 
 
 def default_ledger_path() -> Path:
@@ -69,11 +90,13 @@ def _now() -> str:
 
 @dataclass(frozen=True)
 class Budget:
-    """A dataset's total (epsilon, delta) budget."""
+    """A dataset's total (epsilon, delta) budget, and the unit its ε protects."""
 
     epsilon: float
     delta: float
     is_default: bool = False
+    #: the privacy-unit column (``None``: one row)
+    privacy_unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,10 +113,12 @@ class BudgetStatus:
         return max(0.0, self.budget.epsilon - self.spent_epsilon)
 
     def describe(self) -> str:
-        """One line: spent and remaining, at the budget's delta."""
+        """One line: spent and remaining, at the budget's delta, and the unit."""
+        unit = self.budget.privacy_unit
         return (
             f"spent ε={_fmt(self.spent_epsilon)} of {_fmt(self.budget.epsilon)} "
-            f"(remaining ε={_fmt(self.remaining_epsilon)}, δ={self.budget.delta:g})"
+            f"(remaining ε={_fmt(self.remaining_epsilon)}, δ={self.budget.delta:g}, "
+            f"{'per row' if unit is None else f'per {unit}'})"
         )
 
 
@@ -172,20 +197,72 @@ class Ledger:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+            for table, columns in _ADDED_COLUMNS.items():
+                present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                for name, kind in columns.items():
+                    if name not in present:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         finally:
             conn.close()
 
     # budgets -------------------------------------------------------------------------
 
-    def set_budget(self, dataset: str, epsilon: float, delta: float) -> None:
-        """Set (or change) ``dataset``'s total budget."""
+    def set_budget(
+        self, dataset: str, epsilon: float, delta: float, privacy_unit: str | None = None
+    ) -> None:
+        """Set (or change) ``dataset``'s total budget and the unit its ε protects
+        (``None``: a row). A unit cannot change once runs have used another one."""
         check_budget_values(epsilon, delta)
+        check_dataset_name(dataset)
+        with self._connect(write=True) as conn:
+            used = {r[0] for r in conn.execute(_RUN_UNITS, (dataset,)).fetchall()}
+            if privacy_unit is not None and used - {privacy_unit}:
+                raise ConfigurationError(
+                    f"dataset {dataset!r} already has runs protecting "
+                    f"{_units_text(used)}; its unit cannot change to {_unit_text(privacy_unit)}",
+                    hint="register the data under a new dataset name for another unit",
+                )
+            conn.execute(
+                "INSERT INTO budgets (dataset, epsilon, delta, updated_at, privacy_unit) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(dataset) DO UPDATE SET "
+                "epsilon=excluded.epsilon, delta=excluded.delta, updated_at=excluded.updated_at, "
+                "privacy_unit=excluded.privacy_unit",
+                (dataset, float(epsilon), float(delta), _now(), privacy_unit),
+            )
+
+    # settings ------------------------------------------------------------------------
+
+    def settings(self) -> dict[str, str]:
+        """Every ledger setting (defaults included)."""
+        with self._connect() as conn:
+            stored = dict(conn.execute("SELECT key, value FROM settings").fetchall())
+        return {**SETTINGS, **{k: v for k, v in stored.items() if k in SETTINGS}}
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Change a ledger setting (see :data:`SETTINGS`)."""
+        if key not in SETTINGS:
+            raise ConfigurationError(
+                f"unknown ledger setting {key!r}", hint=f"use one of: {', '.join(SETTINGS)}"
+            )
         with self._connect(write=True) as conn:
             conn.execute(
-                "INSERT INTO budgets VALUES (?, ?, ?, ?) ON CONFLICT(dataset) DO UPDATE SET "
-                "epsilon=excluded.epsilon, delta=excluded.delta, updated_at=excluded.updated_at",
-                (dataset, float(epsilon), float(delta), _now()),
+                "INSERT INTO settings VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "value=excluded.value",
+                (key, value),
             )
+
+    @property
+    def requires_registration(self) -> bool:
+        """Whether runs on datasets without a budget (``budget set``) are refused."""
+        return self.settings()["require_registered"] == "true"
+
+    def fingerprint_key(self) -> bytes:
+        """The custodian's key for this ledger's input fingerprints (created on first use)."""
+        from privsynth.fingerprint import custodian_key
+
+        key = custodian_key(self.path)
+        assert key is not None
+        return key
 
     def budget(self, dataset: str) -> Budget:
         """``dataset``'s budget, or the default one if none was set."""
@@ -195,11 +272,16 @@ class Ledger:
     @staticmethod
     def _budget(conn: sqlite3.Connection, dataset: str) -> Budget:
         row = conn.execute(
-            "SELECT epsilon, delta FROM budgets WHERE dataset = ?", (dataset,)
+            "SELECT epsilon, delta, privacy_unit FROM budgets WHERE dataset = ?", (dataset,)
         ).fetchone()
-        if row is None:
-            return Budget(DEFAULT_EPSILON, DEFAULT_DELTA, is_default=True)
-        return Budget(float(row[0]), float(row[1]))
+        if row is not None:
+            return Budget(float(row[0]), float(row[1]), privacy_unit=row[2])
+        first = conn.execute(
+            "SELECT privacy_unit FROM runs WHERE dataset = ? ORDER BY created_at, run_id LIMIT 1",
+            (dataset,),
+        ).fetchone()
+        unit = first[0] if first is not None else None
+        return Budget(DEFAULT_EPSILON, DEFAULT_DELTA, is_default=True, privacy_unit=unit)
 
     # totals --------------------------------------------------------------------------
 
@@ -236,6 +318,46 @@ class Ledger:
 
     # runs ----------------------------------------------------------------------------
 
+    def admit(
+        self, dataset: str, limit: PrivacyCost, privacy_unit: str | None = None
+    ) -> BudgetStatus:
+        """Check, without writing, that a run of cost ``limit`` protecting
+        ``privacy_unit`` may run on ``dataset``: called before the data is read."""
+        with self._connect() as conn:
+            return self._admission(conn, dataset, limit, privacy_unit)
+
+    def _admission(
+        self,
+        conn: sqlite3.Connection,
+        dataset: str,
+        limit: PrivacyCost,
+        privacy_unit: str | None,
+    ) -> BudgetStatus:
+        check_dataset_name(dataset)
+        before = self._status(conn, dataset, [])
+        if before.budget.is_default and self._setting(conn, "require_registered") == "true":
+            raise BudgetExceededError(
+                f"refused: dataset {dataset!r} has no budget, and this ledger requires "
+                "datasets to be registered first",
+                hint=f"a custodian runs `privsynth budget set {dataset} --epsilon E`",
+            )
+        unit = before.budget.privacy_unit
+        if unit is not None and privacy_unit != unit:
+            raise BudgetExceededError(
+                f"refused: dataset {dataset!r} is accounted per {unit}; this run protects "
+                f"{_unit_text(privacy_unit)}",
+                hint=f"add --privacy-unit {unit}",
+            )
+        after = self._status(conn, dataset, [limit])
+        if after.spent_epsilon > before.budget.epsilon * (1 + 1e-9):
+            raise _refusal(dataset, before, limit)
+        return after
+
+    @staticmethod
+    def _setting(conn: sqlite3.Connection, key: str) -> str:
+        row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row is not None else SETTINGS[key]
+
     def reserve(
         self,
         dataset: str,
@@ -244,34 +366,30 @@ class Ledger:
         target: tuple[float, float],
         generator: str,
         params: dict[str, Any],
+        *,
+        fingerprint: str | None = None,
+        privacy_unit: str | None = None,
+        max_rows_per_unit: int = 1,
     ) -> BudgetStatus:
-        """Atomically check that ``limit`` fits in the remaining budget and reserve it.
+        """Atomically check that the run may run (:meth:`admit`), that its input's
+        ``fingerprint`` is not another dataset's, and reserve ``limit``.
 
-        Raises :class:`BudgetExceededError` (ledger unchanged) when it does not fit."""
+        Raises :class:`BudgetExceededError` (ledger unchanged) when it may not."""
         with self._connect(write=True) as conn:
-            before = self._status(conn, dataset, [])
-            after = self._status(conn, dataset, [limit])
-            if after.spent_epsilon > before.budget.epsilon * (1 + 1e-9):
-                raise _refusal(dataset, before, limit)
+            after = self._admission(conn, dataset, limit, privacy_unit)
+            if fingerprint is not None:
+                _claim_fingerprint(conn, dataset, fingerprint)
             conn.execute(
-                "INSERT INTO runs VALUES (?, ?, 'reserved', ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                "INSERT INTO runs (run_id, dataset, status, epsilon, delta, generator, params, "
+                "reservation, created_at, privacy_unit, max_rows_per_unit, fingerprint) "
+                "VALUES (?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    run_id,
-                    dataset,
-                    target[0],
-                    target[1],
-                    generator,
-                    json.dumps(params, sort_keys=True),
-                    json.dumps(limit.to_dict()),
-                    _now(),
+                    run_id, dataset, target[0], target[1], generator,
+                    json.dumps(params, sort_keys=True), json.dumps(limit.to_dict()), _now(),
+                    privacy_unit, max_rows_per_unit, fingerprint,
                 ),
-            )
+            )  # fmt: skip
             return after
-
-    def release(self, run_id: str) -> None:
-        """Drop a reservation whose run stopped before any mechanism touched the data."""
-        with self._connect(write=True) as conn:
-            conn.execute("DELETE FROM runs WHERE run_id = ? AND status = 'reserved'", (run_id,))
 
     def commit(
         self,
@@ -280,18 +398,27 @@ class Ledger:
         failed: bool = False,
         notes: dict[str, Any] | None = None,
     ) -> None:
-        """Replace a reservation by the spends the run made (also when it failed)."""
+        """Replace a reservation by the spends the run made.
+
+        A failed run keeps its whole reservation, recorded as one spend (whether a
+        run fails may depend on the data, so the failure is paid for), plus
+        ``spends`` (e.g. the unbounded cost of seeded noise); its itemised spends
+        belong in ``notes``."""
         now = _now()
         with self._connect(write=True) as conn:
             row = conn.execute(
-                "SELECT dataset FROM runs WHERE run_id = ? AND status = 'reserved'", (run_id,)
+                "SELECT dataset, reservation FROM runs WHERE run_id = ? AND status = 'reserved'",
+                (run_id,),
             ).fetchone()
             if row is None:
                 raise LedgerError(f"run {run_id} has no open reservation in {self.path}")
+            recorded = list(spends)
+            if failed:
+                recorded.insert(0, Spend(FAILED_RUN, from_dict(json.loads(row[1]))))
             conn.executemany(
                 "INSERT INTO spends (run_id, dataset, created_at, purpose, mechanism, params, "
                 "rho, delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [_spend_row(run_id, row[0], now, spend) for spend in spends],
+                [_spend_row(run_id, row[0], now, spend) for spend in recorded],
             )
             conn.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, notes = ? WHERE run_id = ?",
@@ -341,6 +468,38 @@ def _spend_row(run_id: str, dataset: str, now: str, spend: Spend) -> tuple[Any, 
         spend.cost.rho(),
         spend.cost.delta,
     )
+
+
+def _claim_fingerprint(conn: sqlite3.Connection, dataset: str, fingerprint: str) -> None:
+    """Register ``fingerprint`` for ``dataset``, or refuse it if another dataset has it."""
+    row = conn.execute(
+        "SELECT dataset FROM fingerprints WHERE fingerprint = ?", (fingerprint,)
+    ).fetchone()
+    if row is not None and row[0] != dataset:
+        raise BudgetExceededError(
+            f"refused: this input has the same content as dataset {row[0]!r} in the ledger, "
+            "whose budget it must spend",
+            hint=f"rerun with --dataset {row[0]} (Python: dataset={row[0]!r})",
+        )
+    if row is None:
+        conn.execute("INSERT INTO fingerprints VALUES (?, ?, ?)", (fingerprint, dataset, _now()))
+
+
+def check_dataset_name(dataset: str) -> None:
+    """A dataset name is required and must be printable on one line."""
+    if not isinstance(dataset, str) or not dataset.strip() or not dataset.isprintable():
+        raise ConfigurationError(
+            f"dataset name must be a non-empty printable string, got {dataset!r}",
+            hint="name the budget to charge, e.g. --dataset visits (Python: dataset='visits')",
+        )
+
+
+def _unit_text(unit: str | None) -> str:
+    return "each row" if unit is None else f"each {unit}"
+
+
+def _units_text(units: set[str | None]) -> str:
+    return " and ".join(sorted(_unit_text(u) for u in units))
 
 
 def _refusal(dataset: str, status: BudgetStatus, limit: PrivacyCost) -> BudgetExceededError:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from privsynth.accounting import PrivacyFilter
 from privsynth.accounting import costs as cost_of
+from privsynth.accounting.tails import release_threshold
 from privsynth.errors import ConfigurationError
 from privsynth.noise import NoiseSource, effective_sigma
 
@@ -41,43 +41,69 @@ class NoisyCounts:
 
 
 class Mechanisms:
-    """Runs DP mechanisms for one synthesis run, charging ``privacy_filter`` first."""
+    """Runs DP mechanisms for one synthesis run, charging ``privacy_filter`` first.
 
-    def __init__(self, privacy_filter: PrivacyFilter, noise: NoiseSource) -> None:
+    Callers state each query's sensitivity for one *row*. With a privacy unit whose
+    members keep at most ``rows_per_unit`` rows (:mod:`privsynth.units`), one unit
+    moves a query by at most ``rows_per_unit`` times that (triangle inequality), and
+    every mechanism here scales by it, so generators need not know the unit."""
+
+    def __init__(
+        self, privacy_filter: PrivacyFilter, noise: NoiseSource, rows_per_unit: int = 1
+    ) -> None:
         self.filter = privacy_filter
         self.noise = noise
+        self.rows_per_unit = rows_per_unit
+        self._uses: dict[str, int] = {}
+
+    def _noise_for(self, purpose: str) -> NoiseSource:
+        """Noise for one release, derived from its purpose and how often that purpose
+        was used before (see :meth:`NoiseSource.derive`)."""
+        self._uses[purpose] = self._uses.get(purpose, 0) + 1
+        return self.noise.derive(f"{purpose}#{self._uses[purpose]}")
 
     def gaussian_counts(
         self, counts: npt.ArrayLike, rho: float, purpose: str, sensitivity: float = 1.0
     ) -> NoisyCounts:
-        """Release integer ``counts`` (one record changes them by at most
-        ``sensitivity`` in L2) with discrete Gaussian noise, spending ``rho``."""
+        """Release integer ``counts`` (one row changes them by at most ``sensitivity``
+        in L2) with discrete Gaussian noise, spending ``rho``."""
         exact = np.asarray(counts)
-        sigma = effective_sigma(sigma_for_rho(rho, sensitivity))
-        self.filter.charge(cost_of.gaussian(sigma, sensitivity), purpose)
-        noisy = exact.astype(np.float64) + self.noise.discrete_gaussian(sigma, exact.size).reshape(
-            exact.shape
-        )
-        return NoisyCounts(noisy, sigma)
+        bound = sensitivity * self.rows_per_unit
+        sigma = effective_sigma(sigma_for_rho(rho, bound))
+        self.filter.charge(cost_of.gaussian(sigma, bound), purpose)
+        noise = self._noise_for(purpose).discrete_gaussian(sigma, exact.size)
+        noise = noise.reshape(exact.shape)
+        return NoisyCounts(exact.astype(np.float64) + noise, sigma)
 
     def select(self, scores: Sequence[float], rho: float, purpose: str, sensitivity: float) -> int:
-        """Exponential mechanism: an index, likelier the higher its score; ``rho`` = eps²/8."""
+        """Exponential mechanism: an index, likelier the higher its score; ``rho`` = eps²/8.
+
+        ``sensitivity`` is one row's effect on any score."""
         epsilon = math.sqrt(8.0 * rho)
         self.filter.charge(cost_of.exponential(epsilon), purpose)
-        return self.noise.exponential_mechanism(scores, epsilon, sensitivity)
+        bound = sensitivity * self.rows_per_unit
+        return self._noise_for(purpose).exponential_mechanism(scores, epsilon, bound)
 
     def frequent_keys(
         self, counts: Mapping[str, int], rho: float, delta: float, purpose: str
     ) -> dict[str, float]:
-        """Keys whose noisy count clears a threshold that a key held by a single record
-        passes with probability at most ``delta`` (DP set release), with their noisy
-        counts. Each record must contribute to at most one key."""
-        sigma = effective_sigma(sigma_for_rho(rho))
-        threshold = 1.0 + sigma * float(stats.norm.isf(delta))
-        self.filter.charge(cost_of.thresholded_gaussian(sigma, delta), purpose)
+        """Keys whose noisy count clears a threshold, with their noisy counts (DP set
+        release): the keys held by a single unit are released with probability at most
+        ``delta`` together.
+
+        ``counts`` must count each unit at most once per key (distinct units holding
+        the key). A unit then holds at most ``rows_per_unit`` keys: the counts move by
+        at most ``sqrt(rows_per_unit)`` in L2, and each of its keys is released alone
+        with probability at most ``delta / rows_per_unit`` (exact discrete-Gaussian
+        tail, :func:`~privsynth.accounting.tails.release_threshold`)."""
+        keys_per_unit = self.rows_per_unit
+        sensitivity = math.sqrt(keys_per_unit)
+        sigma = effective_sigma(sigma_for_rho(rho, sensitivity))
+        threshold = release_threshold(sigma, delta / keys_per_unit, count=1)
+        self.filter.charge(cost_of.thresholded_gaussian(sigma, delta, sensitivity), purpose)
         keys = sorted(counts)
         noisy = np.array([counts[k] for k in keys], dtype=np.float64)
-        noisy += self.noise.discrete_gaussian(sigma, len(keys))
+        noisy += self._noise_for(purpose).discrete_gaussian(sigma, len(keys))
         return {
             key: float(value) for key, value in zip(keys, noisy, strict=True) if value > threshold
         }

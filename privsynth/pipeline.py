@@ -1,37 +1,49 @@
-"""The synthesis pipeline: plan → reserve budget → read → discover → encode → fit →
-sample → decode → write → record spends.
+"""The synthesis pipeline: plan → admit → read → reserve → bound → discover → encode →
+measure quality → fit → sample → decode → write → record spends.
 
-The budget is reserved in the ledger *before* the data is read. If the run stops
-before any mechanism touched the data (e.g. a malformed file), the reservation is
-released; once noise has been drawn, the spends made so far are recorded even if
-the run fails later.
+Nothing is read before the ledger has admitted the run (budget, registration, privacy
+unit). The file is then read without ever failing on a record's content, and its
+keyed fingerprint goes into the atomic reservation, which refuses data already
+registered under another name. From the reservation on, the run is paid for in full
+even if it fails: whether it fails may depend on the data.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from privsynth.accounting import PrivacyFilter, compose
+from privsynth.accounting import PrivacyCost, PrivacyFilter, compose
 from privsynth.accounting import costs as cost_of
 from privsynth.accounting.accountant import Spend
 from privsynth.accounting.rdp import rho_for_epsilon
-from privsynth.domain.discovery import DiscoveryReport, coerce_discovered, discover
-from privsynth.domain.table import build_codecs, decode_table, encode_table
-from privsynth.errors import ConfigurationError, InputDataError, SchemaError
+from privsynth.cells import canonical_frame
+from privsynth.domain.discovery import DiscoveryReport, discover
+from privsynth.domain.table import build_codecs, decode_table, encode_columns
+from privsynth.errors import ConfigurationError, SchemaError
+from privsynth.fingerprint import keyed_fingerprint
 from privsynth.generators import GENERATORS, Generator, ProgressCallback
 from privsynth.generators.base import no_progress
-from privsynth.io import check_output_path, fingerprint, read_header, read_table, write_table
-from privsynth.ledger import BudgetStatus, Ledger, check_budget_values
+from privsynth.io import (
+    TableRead,
+    check_output_path,
+    fingerprint,
+    read_header,
+    read_rows,
+    write_table,
+)
+from privsynth.ledger import BudgetStatus, Ledger, check_budget_values, check_dataset_name
 from privsynth.mechanisms import Mechanisms
 from privsynth.noise import NoiseSource
 from privsynth.pii.columns import classify_header
 from privsynth.pii.residual import ResidualReport, residual_scan
+from privsynth.quality import QUALITY_SHARE, QualityCounts, QualityReport
+from privsynth.quality import release as release_quality
 from privsynth.schema import Schema, load_schema
 from privsynth.schema.model import (
     AutoSpec,
@@ -40,11 +52,14 @@ from privsynth.schema.model import (
     IdentifierSpec,
     TextSpec,
 )
+from privsynth.units import PrivacyUnit
 
 #: default share of the zCDP budget spent on discovering incomplete domains
 DISCOVERY_SHARE = 0.1
 #: share of delta given to thresholded category discovery (the rest to the conversion)
 DISCOVERY_DELTA_SHARE = 0.01
+#: purpose of the spend that records that a seeded run's noise is no protection
+SEEDED_RUN = "seeded noise: not private"
 
 
 @dataclass(frozen=True)
@@ -56,10 +71,18 @@ class SynthesisConfig:
     generator: str = "mst"
     generator_options: dict[str, Any] = field(default_factory=dict)
     rows: int | None = None
+    #: the ledger budget to charge: required (a budget belongs to a dataset)
     dataset: str | None = None
+    #: seeds the noise: for tests only, and only with ``unsafe_seed`` (then ε = ∞)
     seed: int | None = None
+    unsafe_seed: bool = False
     strict: bool = False
     discovery_share: float = DISCOVERY_SHARE
+    #: share of the budget for the DP data-quality counts (0: no counts, no warnings)
+    quality_share: float = QUALITY_SHARE
+    #: column identifying a person; ε then protects all their rows (see privsynth.units)
+    privacy_unit: str | None = None
+    max_rows_per_unit: int | None = None
     #: scan the synthetic output for residual PII (warnings with counts)
     residual_scan: bool = True
 
@@ -68,8 +91,22 @@ class SynthesisConfig:
         GENERATORS.get(self.generator)
         if self.rows is not None and (isinstance(self.rows, bool) or self.rows < 1):
             raise ConfigurationError(f"rows must be a positive integer, got {self.rows!r}")
-        if not 0.0 < self.discovery_share < 1.0:
-            raise ConfigurationError("discovery_share must be between 0 and 1")
+        if not 0.0 < self.discovery_share < 1.0 or not 0.0 <= self.quality_share < 1.0:
+            raise ConfigurationError("discovery_share and quality_share must be in [0, 1)")
+        if self.discovery_share + self.quality_share >= 1.0:
+            raise ConfigurationError("discovery_share + quality_share must leave budget to fit")
+        if self.dataset is None:
+            raise ConfigurationError(
+                "a dataset name is required: the budget belongs to the data, not to a file",
+                hint="pass dataset='NAME' (the CLI defaults to the input file's stem)",
+            )
+        check_dataset_name(self.dataset)
+        if self.seed is not None and not self.unsafe_seed:
+            raise ConfigurationError(
+                "--seed makes the noise reproducible, so the run would not be private",
+                hint="drop --seed; for tests add --unsafe-seed (recorded in the ledger as ε=∞)",
+            )
+        PrivacyUnit.of(self.privacy_unit, self.max_rows_per_unit)
 
 
 @dataclass
@@ -81,6 +118,7 @@ class SynthesisResult:
     dataset: str
     epsilon: float
     delta: float
+    #: ε of this run's spends (∞ for a seeded run)
     spent_epsilon: float
     status: BudgetStatus
     schema: Schema
@@ -89,9 +127,11 @@ class SynthesisResult:
     discovery: DiscoveryReport
     warnings: list[str]
     seconds: float
+    privacy_unit: PrivacyUnit = field(default_factory=PrivacyUnit)
     output: Path | None = None
     spends: list[Spend] = field(default_factory=list)
     residual: ResidualReport | None = None
+    quality: QualityReport | None = None
 
     @property
     def discovery_epsilon(self) -> float:
@@ -110,30 +150,18 @@ def _columns_of(source: Source) -> list[str]:
 
 
 def resolve_schema(
-    schema: Schema | str | Path | None, columns: list[str], strict: bool
+    schema: Schema | str | Path | None,
+    columns: list[str],
+    strict: bool,
+    privacy_unit: str | None = None,
 ) -> tuple[Schema, list[str]]:
-    """The schema to use and warnings about data-derived entries (refused if strict)."""
-    if schema is None:
-        return _auto_schema(columns), []
-    resolved = schema if isinstance(schema, Schema) else load_schema(schema)
-    unknown = [c for c in resolved if c not in columns]
-    if unknown:
-        raise SchemaError(
-            f"schema names columns not in the input: {', '.join(unknown)}",
-            hint="fix the column names in the schema",
-        )
-    undeclared = [c for c in columns if c not in resolved.columns]
-    if undeclared:
-        raise SchemaError(
-            f"input columns missing from the schema: {', '.join(undeclared)}",
-            hint="declare them (kind: identifier drops a column; kind: auto discovers it)",
-        )
-    ordered = Schema(
-        {c: resolved[c] for c in columns},
-        resolved.rows,
-        resolved.rows_data_derived,
-        resolved.missing_values,
-    )
+    """The schema to use (without the privacy-unit column) and warnings about
+    data-derived entries (refused if strict). Reads only the header."""
+    resolved = _load(schema, columns)
+    unit = _unit_column(resolved, privacy_unit, columns)
+    modelled = [c for c in columns if c != unit]
+    _check_columns(resolved, modelled, unit)
+    ordered = replace(resolved, columns={c: resolved[c] for c in modelled}, privacy_unit=unit)
     warnings = _identifier_warnings(ordered)
     derived = ordered.data_derived_fields()
     if derived and strict:
@@ -145,6 +173,43 @@ def resolve_schema(
         listed = ", ".join(derived)
         warnings.append(f"schema values read from the data are treated as public: {listed}")
     return ordered, warnings
+
+
+def _load(schema: Schema | str | Path | None, columns: list[str]) -> Schema:
+    if schema is None:
+        return _auto_schema(columns)
+    return schema if isinstance(schema, Schema) else load_schema(schema)
+
+
+def _unit_column(schema: Schema, requested: str | None, columns: list[str]) -> str | None:
+    if requested and schema.privacy_unit and requested != schema.privacy_unit:
+        raise ConfigurationError(
+            f"--privacy-unit {requested} contradicts the schema's privacy_unit "
+            f"{schema.privacy_unit}",
+            hint="use one of them",
+        )
+    unit = requested or schema.privacy_unit
+    if unit is not None and unit not in columns:
+        raise SchemaError(
+            f"privacy unit column {unit!r} is not in the input",
+            hint="name the column that identifies a person (e.g. patient_id)",
+        )
+    return unit
+
+
+def _check_columns(schema: Schema, modelled: list[str], unit: str | None) -> None:
+    unknown = [c for c in schema if c not in modelled and c != unit]
+    if unknown:
+        raise SchemaError(
+            f"schema names columns not in the input: {', '.join(unknown)}",
+            hint="fix the column names in the schema",
+        )
+    undeclared = [c for c in modelled if c not in schema.columns]
+    if undeclared:
+        raise SchemaError(
+            f"input columns missing from the schema: {', '.join(undeclared)}",
+            hint="declare them (kind: identifier drops a column; kind: auto discovers it)",
+        )
 
 
 def _auto_schema(columns: list[str]) -> Schema:
@@ -176,10 +241,39 @@ def _identifier_warnings(schema: Schema) -> list[str]:
     return [f"columns named like direct identifiers are modelled as declared: {', '.join(flagged)}"]
 
 
-def _plan(config: SynthesisConfig, delta: float, schema: Schema) -> tuple[float, float]:
-    """(rho, additive delta) for the whole run, before any data is read."""
-    discovery_delta = delta * DISCOVERY_DELTA_SHARE if schema.needs_discovery() else 0.0
-    return rho_for_epsilon(config.epsilon, delta - discovery_delta), discovery_delta
+@dataclass(frozen=True)
+class _Plan:
+    """A run's budget and unit, fixed from the configuration and the header alone."""
+
+    config: SynthesisConfig
+    dataset: str
+    delta: float
+    schema: Schema
+    unit: PrivacyUnit
+    rho: float
+    discovery_delta: float
+    warnings: list[str]
+
+    @property
+    def limit(self) -> PrivacyCost:
+        return cost_of.zcdp(self.rho, self.discovery_delta)
+
+
+def _plan(
+    source: Source, config: SynthesisConfig, schema: Schema | str | Path | None, book: Ledger
+) -> _Plan:
+    """Everything decided before the data is read."""
+    assert config.dataset is not None  # validated
+    delta = config.delta if config.delta is not None else book.budget(config.dataset).delta
+    check_budget_values(config.epsilon, delta)
+    resolved, warnings = resolve_schema(
+        schema, _columns_of(source), config.strict, config.privacy_unit
+    )
+    rows_per_unit = config.max_rows_per_unit or resolved.max_rows_per_unit
+    unit = PrivacyUnit.of(resolved.privacy_unit, rows_per_unit)
+    discovery_delta = delta * DISCOVERY_DELTA_SHARE if resolved.needs_discovery() else 0.0
+    rho = rho_for_epsilon(config.epsilon, delta - discovery_delta)
+    return _Plan(config, config.dataset, delta, resolved, unit, rho, discovery_delta, warnings)
 
 
 def run_synthesis(
@@ -195,130 +289,122 @@ def run_synthesis(
     started = time.monotonic()
     config.validate()
     book = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
-    dataset = config.dataset or _default_dataset(source)
-    delta = config.delta if config.delta is not None else book.budget(dataset).delta
-    check_budget_values(config.epsilon, delta)
     if output is not None:
         check_output_path(output)
-    resolved, warnings = resolve_schema(schema, _columns_of(source), config.strict)
-    rho, discovery_delta = _plan(config, delta, resolved)
-    generator = GENERATORS.get(config.generator)(**config.generator_options)
+    plan = _plan(source, config, schema, book)
+    generator = _make_generator(config)
+    progress("checking the privacy budget")
+    book.admit(plan.dataset, plan.limit, plan.unit.column)  # before the data is read
+    progress("reading data")
+    read = _read(source, plan.schema.missing_values)
     run_id = uuid.uuid4().hex
-    progress("reserving privacy budget")
-    limit = cost_of.zcdp(rho, discovery_delta)
     book.reserve(
-        dataset,
-        run_id,
-        limit,
-        (config.epsilon, delta),
-        config.generator,
+        plan.dataset, run_id, plan.limit, (config.epsilon, plan.delta), config.generator,
         {"options": config.generator_options, "rows": config.rows},
-    )
-    run = _Run(config, resolved, generator, PrivacyFilter(limit), progress, warnings)
+        fingerprint=keyed_fingerprint(read.frame, book.fingerprint_key()),
+        privacy_unit=plan.unit.column, max_rows_per_unit=plan.unit.max_rows,
+    )  # fmt: skip
+    run = _Run(plan, generator, progress)
     try:
-        data = run.execute(source, rho, discovery_delta)
-        if config.residual_scan:
-            progress("scanning the output for residual PII")
-            run.residual = residual_scan(data, public_values=run.public_values())
-            if run.residual.total:
-                run.warnings.append(f"residual PII scan of the output: {run.residual.summary()}")
-        if output is not None:
-            progress("writing output")
-            write_table(data, output)
-            run.output_sha256 = fingerprint(output)  # lets an audit find this run
+        data = run.execute(read, _source_name(source))
+        _finish(run, data, output)
     except BaseException:
-        _close_failed(book, run_id, run)
+        book.commit(run_id, run.unbounded_spends(), failed=True, notes=run.notes())
         raise
-    book.commit(run_id, run.filter.accountant.history, notes=run.notes())
-    spent = run.filter.accountant.total().epsilon(delta)
-    return SynthesisResult(
-        data=data,
-        run_id=run_id,
-        dataset=dataset,
-        epsilon=config.epsilon,
-        delta=delta,
-        spent_epsilon=spent,
-        status=book.status(dataset),
-        schema=run.schema,
-        generator=config.generator,
-        generator_params=generator.params(),
-        discovery=run.discovery,
-        warnings=run.warnings,
-        seconds=time.monotonic() - started,
-        output=Path(output) if output is not None else None,
-        spends=run.filter.accountant.history,
-        residual=run.residual,
-    )
+    spends = run.filter.accountant.history + run.unbounded_spends()
+    book.commit(run_id, spends, notes=run.notes())
+    return run.result(data, run_id, book.status(plan.dataset), spends, output, started)
 
 
-def _close_failed(book: Ledger, run_id: str, run: _Run) -> None:
-    history = run.filter.accountant.history
-    if history:
-        book.commit(run_id, history, failed=True, notes=run.notes())
-    else:
-        book.release(run_id)
+def _make_generator(config: SynthesisConfig) -> Generator:
+    factory = GENERATORS.get(config.generator)
+    try:
+        return factory(**config.generator_options)
+    except TypeError:
+        names = ", ".join(sorted(config.generator_options))
+        raise ConfigurationError(
+            f"generator {config.generator!r} does not accept these options: {names}",
+            hint="see its documentation for the options it takes",
+        ) from None
 
 
-def _default_dataset(source: Source) -> str:
+def _read(source: Source, missing_values: tuple[str, ...]) -> TableRead:
+    """The table as canonical cells, read without failing on any record's content."""
     if isinstance(source, pd.DataFrame):
-        return "default"
-    return Path(source).stem
+        return TableRead(canonical_frame(source, missing_values))
+    return read_rows(source, missing_values)
+
+
+def _source_name(source: Source) -> str:
+    return "the input frame" if isinstance(source, pd.DataFrame) else Path(source).name
+
+
+def _finish(run: _Run, data: pd.DataFrame, output: str | Path | None) -> None:
+    """Residual PII scan and the atomic write of the output."""
+    if run.plan.config.residual_scan:
+        run.progress("scanning the output for residual PII")
+        run.residual = residual_scan(data, public_values=run.public_values())
+        if run.residual.total:
+            run.warnings.append(f"residual PII scan of the output: {run.residual.summary()}")
+    if output is not None:
+        run.progress("writing output")
+        write_table(data, output)
+        run.output_sha256 = fingerprint(output)  # lets an audit find this run
 
 
 class _Run:
     """The data-touching part of one synthesis run."""
 
-    def __init__(
-        self,
-        config: SynthesisConfig,
-        schema: Schema,
-        generator: Generator,
-        privacy_filter: PrivacyFilter,
-        progress: ProgressCallback,
-        warnings: list[str],
-    ) -> None:
-        self.config, self.schema, self.generator = config, schema, generator
-        self.filter, self.progress, self.warnings = privacy_filter, progress, list(warnings)
-        self.noise = NoiseSource(config.seed)
+    def __init__(self, plan: _Plan, generator: Generator, progress: ProgressCallback) -> None:
+        self.plan, self.schema, self.generator, self.progress = (
+            plan,
+            plan.schema,
+            generator,
+            progress,
+        )
+        self.filter = PrivacyFilter(plan.limit)
+        self.warnings = list(plan.warnings)
+        self.noise = NoiseSource(plan.config.seed)
         self.rng = self.noise.numpy_generator()
-        self.mechanisms = Mechanisms(privacy_filter, self.noise)
+        self.mechanisms = Mechanisms(self.filter, self.noise, plan.unit.max_rows)
         self.discovery = DiscoveryReport()
+        self.quality: QualityReport | None = None
         self.residual: ResidualReport | None = None
         self.output_sha256: str | None = None
-        if config.seed is not None:
-            self.warnings.append("--seed makes the noise reproducible: use it for tests only")
+        if plan.config.seed is not None:
+            self.warnings.append("--seed makes the noise reproducible: this run is not private")
 
-    def execute(self, source: Source, rho: float, discovery_delta: float) -> pd.DataFrame:
-        self.progress("reading data")
-        frame = self._read(source)
-        declared = [
-            c for c in self.schema.modelled_columns() if not self.schema[c].missing_domain()
-        ]
-        encode_table(frame, self.schema, build_codecs(_subset(self.schema, declared)), self.rng)
+    def execute(self, read: TableRead, source_name: str) -> pd.DataFrame:
+        config, rho = self.plan.config, self.plan.rho
+        bounded = self.plan.unit.bound(read.frame, self.rng)
+        frame = bounded.frame
         if self.schema.needs_discovery():
             self.progress("discovering domains with DP")
-            share = rho * self.config.discovery_share
             self.schema, self.discovery = discover(
-                frame, self.schema, self.mechanisms, share, discovery_delta
-            )
+                frame, self.schema, self.mechanisms, rho * config.discovery_share,
+                self.plan.discovery_delta, bounded.units,
+            )  # fmt: skip
             self.warnings += self.discovery.warnings
-            frame = coerce_discovered(frame, self.schema, list(self.discovery.columns))
         codecs = build_codecs(self.schema)
-        table = encode_table(frame, self.schema, codecs, self.rng)
+        table, invalid = encode_columns(frame, codecs, self.rng)
+        if config.quality_share > 0:
+            self.progress("measuring data quality with DP")
+            counts = _quality_counts(read, len(frame), invalid, self.plan.unit)
+            self.quality = release_quality(
+                counts, self.mechanisms, rho * config.quality_share, source_name
+            )
+            self.warnings += self.quality.warnings
         self.generator.fit(table, self.mechanisms, self.filter.remaining_rho(), self.progress)
-        rows = self.config.rows or self.schema.rows or self.generator.estimated_rows
+        rows = config.rows or self.schema.rows or self.generator.estimated_rows
         self.progress(f"sampling {rows} rows")
         codes = self.generator.sample(rows, self.rng)
         return decode_table(codes, self.schema, codecs, rows, self.rng)
 
-    def _read(self, source: Source) -> pd.DataFrame:
-        if isinstance(source, pd.DataFrame):
-            if source.empty:
-                raise InputDataError("the input frame has no rows", hint="pass data rows")
-            frame = source.copy()
-            frame.columns = pd.Index([str(c) for c in frame.columns])
-            return frame.replace(list(self.schema.missing_values), None)
-        return read_table(source, self.schema.missing_values)
+    def unbounded_spends(self) -> list[Spend]:
+        """A seeded run's noise protects nothing: recorded as an infinite cost."""
+        if self.plan.config.seed is None:
+            return []
+        return [Spend(SEEDED_RUN, cost_of.unbounded("the noise was seeded"))]
 
     def public_values(self) -> dict[str, frozenset[str]]:
         """Category lists of the (completed) schema: public or DP-released values."""
@@ -334,11 +420,39 @@ class _Run:
             "data_derived": self.schema.data_derived_fields(),
             "discovered": self.discovery.columns,
             "generator_params": self.generator.params(),
-            "seeded": self.config.seed is not None,
+            "seeded": self.plan.config.seed is not None,
+            "privacy_unit": self.plan.unit.describe(),
+            "spends_made": [s.purpose for s in self.filter.accountant.history],
             "residual_pii": self.residual.to_dict() if self.residual else None,
             "output_sha256": self.output_sha256,
         }
 
+    def result(
+        self,
+        data: pd.DataFrame,
+        run_id: str,
+        status: BudgetStatus,
+        spends: list[Spend],
+        output: str | Path | None,
+        started: float,
+    ) -> SynthesisResult:
+        plan = self.plan
+        return SynthesisResult(
+            data=data, run_id=run_id, dataset=plan.dataset, epsilon=plan.config.epsilon,
+            delta=plan.delta, spent_epsilon=compose([s.cost for s in spends]).epsilon(plan.delta),
+            status=status, schema=self.schema, generator=plan.config.generator,
+            generator_params=self.generator.params(), discovery=self.discovery,
+            warnings=self.warnings, seconds=time.monotonic() - started, privacy_unit=plan.unit,
+            output=Path(output) if output is not None else None, spends=spends,
+            residual=self.residual, quality=self.quality,
+        )  # fmt: skip
 
-def _subset(schema: Schema, columns: list[str]) -> Schema:
-    return Schema({c: schema[c] for c in columns}, schema.rows, False, schema.missing_values)
+
+def _quality_counts(
+    read: TableRead, rows: int, invalid: dict[str, int], unit: PrivacyUnit
+) -> QualityCounts:
+    """Left-out rows are counted only per row: under a privacy unit they cannot be
+    attributed to a person, so their count has no bounded sensitivity."""
+    if not unit.is_row:
+        return QualityCounts(rows, invalid)
+    return QualityCounts(rows, invalid, read.malformed_rows, read.undecodable_rows)

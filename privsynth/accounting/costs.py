@@ -147,6 +147,13 @@ def thresholded_gaussian(sigma: float, delta: float, sensitivity: float = 1.0) -
     return PrivacyCost("thresholded_gaussian", params, curve, delta)
 
 
+@MECHANISMS.register("unbounded")
+def unbounded(reason: str) -> PrivacyCost:
+    """No privacy guarantee at all, e.g. noise from a seed someone else may know: every
+    Rényi divergence is infinite, so whatever it composes with is ε = ∞."""
+    return PrivacyCost("unbounded", {"reason": reason}, np.full_like(rdp.ORDERS, np.inf))
+
+
 def from_dict(data: Mapping[str, Any]) -> PrivacyCost:
     """Rebuild a cost from :meth:`PrivacyCost.to_dict` output (e.g. a ledger row)."""
     factory = MECHANISMS.get(str(data["mechanism"]))

@@ -63,10 +63,8 @@ def synthesis_summary(result: SynthesisResult, ledger: Ledger) -> None:
         ("generator", result.generator),
         ("dataset", result.dataset),
         ("run id", result.run_id),
-        (
-            "ε spent by this run",
-            f"{result.spent_epsilon:.4g} (target {result.epsilon:g}, δ={result.delta:g})",
-        ),
+        ("ε spent by this run", _spent_line(result)),
+        ("privacy unit", result.privacy_unit.describe()),
         ("domain discovery", _discovery_line(result)),
         ("dataset budget", _budget_line(result.status)),
         ("ledger", str(ledger.path)),
@@ -75,6 +73,12 @@ def synthesis_summary(result: SynthesisResult, ledger: Ledger) -> None:
     for key, value in rows:
         table.add_row(key, value)
     out.print(table)
+
+
+def _spent_line(result: SynthesisResult) -> str:
+    if math.isinf(result.spent_epsilon):
+        return f"∞: NOT PRIVATE (seeded noise; target was {result.epsilon:g})"
+    return f"{result.spent_epsilon:.4g} (target {result.epsilon:g}, δ={result.delta:g})"
 
 
 def _discovery_line(result: SynthesisResult) -> str:
@@ -100,7 +104,8 @@ def _fmt(value: Any) -> str:
 def budget_table(ledger: Ledger, datasets: list[str]) -> None:
     """One row per dataset: budget, spent, remaining, runs."""
     table = Table(title=f"privacy ledger {ledger.path}", title_justify="left")
-    for header in ("dataset", "ε budget", "δ budget", "ε spent", "ε remaining", "runs"):
+    headers = ("dataset", "ε budget", "δ budget", "ε spent", "ε remaining", "unit", "runs")
+    for header in headers:
         table.add_column(header)
     for dataset in datasets:
         status = ledger.status(dataset)
@@ -112,15 +117,19 @@ def budget_table(ledger: Ledger, datasets: list[str]) -> None:
             f"{status.budget.delta:g}",
             _fmt(status.spent_epsilon),
             _fmt(status.remaining_epsilon),
+            status.budget.privacy_unit or "row",
             str(len(runs)),
         )
     out.print(table)
+    if ledger.requires_registration:
+        out.print("this ledger refuses datasets without a budget (require_registered)")
 
 
 def runs_table(ledger: Ledger, dataset: str, spends: bool) -> None:
     """The runs of one dataset and, optionally, every itemised spend."""
     table = Table(title=f"runs of {dataset!r}", title_justify="left")
-    for header in ("started (UTC)", "run id", "status", "generator", "ε target", "δ", "spends"):
+    headers = ("started (UTC)", "run id", "status", "generator", "ε target", "δ", "unit", "spends")
+    for header in headers:
         table.add_column(header)
     items = ledger.spends(dataset)
     for run in ledger.runs(dataset):
@@ -132,11 +141,18 @@ def runs_table(ledger: Ledger, dataset: str, spends: bool) -> None:
             run["generator"],
             _fmt(run["epsilon"]),
             f"{run['delta']:g}",
+            _run_unit(run),
             str(count),
         )
     out.print(table)
     if spends:
         _spends_table(items)
+
+
+def _run_unit(run: dict[str, Any]) -> str:
+    if not run.get("privacy_unit"):
+        return "row"
+    return f"{run['privacy_unit']} (≤{run.get('max_rows_per_unit')} rows)"
 
 
 def _spends_table(items: list[dict[str, Any]]) -> None:
@@ -168,6 +184,7 @@ def ledger_json(ledger: Ledger, datasets: list[str]) -> None:
                     "epsilon": status.budget.epsilon,
                     "delta": status.budget.delta,
                     "default": status.budget.is_default,
+                    "privacy_unit": status.budget.privacy_unit,
                 },
                 "spent_epsilon": status.spent_epsilon,
                 "remaining_epsilon": status.remaining_epsilon,

@@ -8,7 +8,6 @@ non-zero exit code; unexpected failures print only the exception type unless
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -19,7 +18,7 @@ import typer
 
 from privsynth import __version__
 from privsynth.cli import console
-from privsynth.errors import ConfigurationError, PrivsynthError
+from privsynth.errors import ConfigurationError, PrivsynthError, debug_enabled
 from privsynth.io import table_format
 from privsynth.ledger import ENV_VAR, Ledger, default_ledger_path
 
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
 # lazily (inside the commands) so that `privsynth budget show` starts fast
 DISCOVERY_SHARE = 0.1
 DEFAULT_MIN_COUNT = 10
+DEFAULT_MAX_ROWS = 5
 GENERATOR_NAMES = "mst"
 #: exit status of an audit in which a policy failed
 AUDIT_FAILED = 5
@@ -92,6 +92,10 @@ def synthesize(
     ] = None,
     strict: Annotated[bool, typer.Option(help="refuse schema values marked data_derived")] = False,
     generator: Annotated[str, typer.Option(help=f"one of: {GENERATOR_NAMES}")] = "mst",
+    option: Annotated[
+        list[str] | None,
+        typer.Option(help="generator option KEY=VALUE, e.g. iterations=300 (repeatable)"),
+    ] = None,
     rows: Annotated[
         int | None, typer.Option("--rows", "-n", help="rows to generate (default: DP estimate)")
     ] = None,
@@ -100,7 +104,19 @@ def synthesize(
     ] = None,
     ledger: LedgerOption = None,
     seed: Annotated[
-        int | None, typer.Option(help="seed the noise (tests only: not private)")
+        int | None,
+        typer.Option(help="seed the noise (tests only: not private; needs --unsafe-seed)"),
+    ] = None,
+    unsafe_seed: Annotated[
+        bool, typer.Option(help="allow --seed: the ledger records the run as ε=∞ (tests only)")
+    ] = False,
+    privacy_unit: Annotated[
+        str | None,
+        typer.Option(help="column identifying a person: ε then protects all their rows"),
+    ] = None,
+    max_rows_per_unit: Annotated[
+        int | None,
+        typer.Option(help=f"rows kept per person, at random (default {DEFAULT_MAX_ROWS})"),
     ] = None,
     discovery_share: Annotated[
         float, typer.Option(help="share of ε for discovering undeclared domains")
@@ -129,11 +145,15 @@ def synthesize(
         epsilon=epsilon,
         delta=delta,
         generator=generator,
+        generator_options=_generator_options(option or []),
         rows=rows,
-        dataset=dataset,
+        dataset=dataset or input_path.stem,
         seed=seed,
+        unsafe_seed=unsafe_seed,
         strict=strict,
         discovery_share=discovery_share,
+        privacy_unit=privacy_unit,
+        max_rows_per_unit=max_rows_per_unit,
     )
     book = Ledger(ledger)
     policies = _load_policies(audit_policy or [], holdout)  # before any budget is spent
@@ -147,6 +167,24 @@ def synthesize(
     if policies:
         folder = report_dir or target_path.with_name(target_path.name + ".report")
         _audit_synthesis(input_path, result, book, policies, holdout, target, folder)
+
+
+def _generator_options(pairs: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` pairs; values read as YAML scalars (numbers, booleans, lists)."""
+    import yaml
+
+    options: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ConfigurationError(
+                f"--option needs KEY=VALUE, got {pair!r}", hint="e.g. --option iterations=300"
+            )
+        try:
+            options[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigurationError(f"--option {key.strip()}: cannot read its value") from None
+    return options
 
 
 def _load_policies(names: list[str], holdout: Path | None) -> list[Policy]:
@@ -167,14 +205,15 @@ def _audit_synthesis(
     folder: Path,
 ) -> None:
     from privsynth.compliance.audit import AuditInputs
-    from privsynth.io import read_table
+    from privsynth.io import read_rows, read_table
 
     missing = result.schema.missing_values
     inputs = AuditInputs(
-        real=read_table(input_path, missing), synthetic=result.data,
+        real=read_rows(input_path, missing).frame, synthetic=result.data,
         holdout=read_table(holdout, missing) if holdout else None, schema=result.schema,
         target=target, sources={"real": input_path, "synthetic": result.output or result.data},
         ledger=book, dataset=result.dataset, run_id=result.run_id,
+        privacy_unit=result.privacy_unit.column,
     )  # fmt: skip
     _audit_and_report(inputs, policies, folder)
 
@@ -207,6 +246,36 @@ def schema_infer(
         f"{len(drafted.data_derived_fields())} entries were read from the data and are marked "
         "data_derived: review them before using this schema as a public declaration"
     )
+
+
+@app.command()
+def split(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV or Parquet file")],
+    train: Annotated[Path, typer.Option(help="rows to synthesize from (CSV or Parquet)")],
+    holdout: Annotated[Path, typer.Option(help="rows kept out, for the audit's attacks")],
+    holdout_share: Annotated[float, typer.Option(help="share of units in the holdout")] = 0.2,
+    privacy_unit: Annotated[
+        str | None, typer.Option(help="column identifying a person: whole persons per side")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="seed of the random split")] = None,
+) -> None:
+    """Split INPUT into training and holdout rows (a person's rows all on one side).
+
+    A custodian's step before synthesis: it reads the private data and writes private
+    data; nothing it prints depends on the rows beyond the two files' row counts."""
+    from privsynth.evaluation.split import split_holdout
+    from privsynth.io import check_output_path, read_table, write_table
+
+    for target in (train, holdout):
+        check_output_path(target)
+        if input_path.exists() and target.resolve() == input_path.resolve():
+            raise ConfigurationError("an output would overwrite the input", hint="rename it")
+    kept, held = split_holdout(
+        read_table(input_path), holdout_share, privacy_unit=privacy_unit, seed=seed
+    )
+    write_table(kept, train)
+    write_table(held, holdout)
+    console.out.print(f"wrote {train} ({len(kept):,} rows) and {holdout} ({len(held):,} rows)")
 
 
 @app.command()
@@ -278,6 +347,10 @@ QuasiIdentifiersOption = Annotated[
 ]
 SensitiveOption = Annotated[str | None, typer.Option(help="comma-separated sensitive columns")]
 SeedOption = Annotated[int, typer.Option(help="seed of the evaluation's sampling")]
+UnitOption = Annotated[
+    str | None,
+    typer.Option(help="column identifying a person: membership attacks target persons"),
+]
 
 
 @app.command()
@@ -291,6 +364,7 @@ def evaluate(
     quasi_identifiers: QuasiIdentifiersOption = None,
     sensitive: SensitiveOption = None,
     seed: SeedOption = 0,
+    privacy_unit: UnitOption = None,
 ) -> None:
     """Fidelity, utility, detection, diversity and privacy attacks, as one JSON document."""
     from privsynth.evaluation.data import EvaluationData
@@ -302,7 +376,7 @@ def evaluate(
     data = EvaluationData.build(
         frames["real"], frames["synthetic"], frames.get("holdout"),
         schema=loaded, target=target, quasi_identifiers=_names(quasi_identifiers),
-        sensitive=_names(sensitive), seed=seed,
+        sensitive=_names(sensitive), seed=seed, privacy_unit=_unit(privacy_unit, loaded),
     )  # fmt: skip
     with console.progress_display() as progress:
         document = run_evaluation(data, progress=progress)
@@ -322,6 +396,11 @@ def _read_tables(
     missing = loaded.missing_values if loaded else ("",)
     paths = {"real": real, "synthetic": synthetic, **({"holdout": holdout} if holdout else {})}
     return {name: read_table(path, missing) for name, path in paths.items()}, loaded
+
+
+def _unit(option: str | None, schema: Schema | None) -> str | None:
+    """The privacy unit: the option, else the schema's ``privacy_unit``."""
+    return option or (schema.privacy_unit if schema is not None else None)
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -352,6 +431,7 @@ def audit(
     ] = None,
     run_id: Annotated[str | None, typer.Option(help="run id (or prefix) in the ledger")] = None,
     seed: SeedOption = 0,
+    privacy_unit: UnitOption = None,
 ) -> None:
     """Judge synthetic data against compliance policies; write report.html and report.json.
 
@@ -367,7 +447,7 @@ def audit(
         sensitive=_names(sensitive),
         sources={"real": real, "synthetic": synthetic, **({"holdout": holdout} if holdout else {})},
         ledger=Ledger(ledger) if (ledger or dataset) else None,
-        dataset=dataset, run_id=run_id, seed=seed,
+        dataset=dataset, run_id=run_id, seed=seed, privacy_unit=_unit(privacy_unit, loaded),
     )  # fmt: skip
     _audit_and_report(inputs, policies, output)
 
@@ -390,12 +470,36 @@ def budget_set(
     dataset: Annotated[str, typer.Argument(help="dataset name")],
     epsilon: Annotated[float, typer.Option("--epsilon", "-e", help="total ε for the dataset")],
     delta: Annotated[float, typer.Option(help="total δ for the dataset")] = 1e-6,
+    privacy_unit: Annotated[
+        str | None,
+        typer.Option(help="column identifying a person: runs must protect it (default: a row)"),
+    ] = None,
     ledger: LedgerOption = None,
 ) -> None:
-    """Set DATASET's total privacy budget."""
+    """Set DATASET's total privacy budget (and the unit its ε protects)."""
     book = Ledger(ledger)
-    book.set_budget(dataset, epsilon, delta)
+    book.set_budget(dataset, epsilon, delta, privacy_unit)
     console.out.print(f"{dataset}: {book.status(dataset).describe()}  [ledger {book.path}]")
+
+
+@budget_app.command("settings")
+def budget_settings(
+    require_registered: Annotated[
+        bool | None,
+        typer.Option(
+            "--require-registered/--allow-unregistered",
+            help="refuse runs on datasets without a budget set first (for teams)",
+            show_default=False,
+        ),
+    ] = None,
+    ledger: LedgerOption = None,
+) -> None:
+    """Show (or change) the ledger's settings."""
+    book = Ledger(ledger)
+    if require_registered is not None:
+        book.set_setting("require_registered", "true" if require_registered else "false")
+    for key, value in book.settings().items():
+        console.out.print(f"{key}: {value}  [ledger {book.path}]")
 
 
 @budget_app.command("show")
@@ -430,7 +534,7 @@ def run() -> None:
         console.err.print("aborted")
         sys.exit(130)
     except Exception as exc:
-        if os.environ.get("PRIVSYNTH_DEBUG"):
+        if debug_enabled():
             raise
         console.err.print(
             f"internal error ({type(exc).__name__}); rerun with PRIVSYNTH_DEBUG=1 for details "

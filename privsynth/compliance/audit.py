@@ -17,9 +17,10 @@ import pandas as pd
 
 from privsynth.compliance.checks import compliance_checks
 from privsynth.compliance.policy import Policy, judge
-from privsynth.compliance.provenance import privacy_from_ledger, provenance
+from privsynth.compliance.provenance import fingerprints, privacy_from_ledger, provenance
 from privsynth.evaluation.data import EvaluationData
 from privsynth.evaluation.report import evaluate
+from privsynth.fingerprint import PREFIX, env_key
 from privsynth.io import fingerprint
 from privsynth.ledger import Ledger
 from privsynth.schema import Schema
@@ -43,11 +44,15 @@ class AuditInputs:
     dataset: str | None = None
     run_id: str | None = None
     seed: int = 0
+    #: the column identifying the person behind each row: attacks then target persons,
+    #: and the membership result records it under ``unit``
+    privacy_unit: str | None = None
 
     def evaluation_data(self) -> EvaluationData:
         return EvaluationData.build(
             self.real, self.synthetic, self.holdout, schema=self.schema, target=self.target,
             quasi_identifiers=self.quasi_identifiers, sensitive=self.sensitive, seed=self.seed,
+            privacy_unit=self.privacy_unit,
         )  # fmt: skip
 
 
@@ -62,20 +67,29 @@ def run_audit(
     document.update(evaluate(data, progress=progress))
     progress("scanning the synthetic data for residual PII")
     document["checks"] = compliance_checks(inputs.synthetic, inputs.schema)
-    document["provenance"] = provenance(
-        inputs.sources or {"real": inputs.real, "synthetic": inputs.synthetic},
-        inputs.schema,
-        _privacy(inputs),
-        inputs.seed,
-    )
+    found = _fingerprints(inputs)
+    document["provenance"] = provenance(found, inputs.schema, _privacy(inputs, found), inputs.seed)
     document["policies"] = [judge(policy, document) for policy in policies]
     document["passed"] = all(p["passed"] for p in document["policies"])
     return document, data
 
 
-def _privacy(inputs: AuditInputs) -> dict[str, Any] | None:
+def _fingerprints(inputs: AuditInputs) -> dict[str, str]:
+    """Keyed fingerprints of the real tables (the ledger's key, else the environment's)
+    and the synthetic table's SHA-256 (the file when one was read, else the frame)."""
+    key = inputs.ledger.fingerprint_key() if inputs.ledger is not None else env_key()
+    real = {"real": inputs.real}
+    if inputs.holdout is not None:
+        real["holdout"] = inputs.holdout
+    synthetic = inputs.sources.get("synthetic")
+    source = synthetic if isinstance(synthetic, str | Path) else inputs.synthetic
+    return fingerprints(real, source, key)
+
+
+def _privacy(inputs: AuditInputs, found: dict[str, str]) -> dict[str, Any] | None:
     if inputs.ledger is None or inputs.dataset is None:
         return None
     synthetic = inputs.sources.get("synthetic")
     digest = fingerprint(synthetic) if isinstance(synthetic, str | Path) else None
-    return privacy_from_ledger(inputs.ledger, inputs.dataset, inputs.run_id, digest)
+    real = found["real"] if found["real"].startswith(PREFIX) else None
+    return privacy_from_ledger(inputs.ledger, inputs.dataset, inputs.run_id, digest, real)

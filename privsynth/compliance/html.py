@@ -687,8 +687,13 @@ def _provenance(document: dict[str, Any]) -> Html:
         "provenance",
         "Provenance",
         _table(("", ""), [(k, fmt(v)) for k, v in facts], class_="facts"),
-        tag("h3", "Input fingerprints (SHA-256)"),
-        _table(("Input", "SHA-256"), [(k, tag("code", v)) for k, v in fingerprints.items()]),
+        tag("h3", "Input fingerprints"),
+        tag(
+            "p",
+            "Real tables: HMAC-SHA256 under the data custodian's key (a plain hash would let "
+            "someone who knows all records but one test guesses). Synthetic table: SHA-256.",
+        ),
+        _table(("Input", "Fingerprint"), [(k, tag("code", v)) for k, v in fingerprints.items()]),
         tag("h3", "Columns"),
         _columns(document),
         tag("h3", "Software versions"),
@@ -728,6 +733,19 @@ def _derived(entry: Any) -> bool:
     return "<data-derived" in json.dumps(entry, default=str)
 
 
+def _unit(unit: object) -> str:
+    if not unit or unit == "row":
+        return "each row (a person with several rows is protected less)"
+    return f"each {unit} (all their rows together)"
+
+
+def _matched(privacy: dict[str, Any]) -> str:
+    found = privacy.get("real_data_in_ledger")
+    if found is None:
+        return "unknown (fingerprint withheld)"
+    return "yes (keyed fingerprint recorded by a run)" if found else "no fingerprint match"
+
+
 def _ledger(privacy: dict[str, Any]) -> Html:
     """The ledger run (if named) and its spends grouped by purpose and mechanism."""
     if not privacy:
@@ -740,6 +758,8 @@ def _ledger(privacy: dict[str, Any]) -> Html:
         ("ε spent (composed)", fmt_epsilon(privacy.get("epsilon"))),
         ("δ", fmt(privacy.get("delta_budget"))),
         ("ε budget", fmt_epsilon(privacy.get("budget_epsilon"))),
+        ("ε protects", _unit(privacy.get("privacy_unit"))),
+        ("Real data is the data the ledger accounted", _matched(privacy)),
     ]
     if run:
         facts += [

@@ -1,7 +1,11 @@
 """Provenance: enough to let someone else reproduce and check a run.
 
-Fingerprints are SHA-256 digests of the files (or of a canonical CSV rendering of a
-frame): they identify the exact inputs without containing them. Privacy figures come
+The synthetic table is public, so its fingerprint is a plain SHA-256 of the file. The
+real tables are not: a plain hash of them would let someone who knows every record
+but one test guesses for the last. Their fingerprints are keyed (HMAC-SHA256 under
+the custodian's key, :mod:`privsynth.fingerprint`), and withheld when no key is at
+hand; the ledger's own fingerprints use the same key, so the report can say whether
+the audited real data is the data the ledger accounted for. Privacy figures come
 from the ledger (the run's itemised spends and the dataset's composed total).
 """
 
@@ -16,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from privsynth.cells import canonical_frame
+from privsynth.fingerprint import keyed_fingerprint
 from privsynth.io import fingerprint
 from privsynth.ledger import Ledger
 from privsynth.schema import Schema, schema_to_dict
@@ -35,7 +41,11 @@ def versions() -> dict[str, str]:
 
 
 def privacy_from_ledger(
-    ledger: Ledger, dataset: str, run_id: str | None, synthetic_sha256: str | None = None
+    ledger: Ledger,
+    dataset: str,
+    run_id: str | None,
+    synthetic_sha256: str | None = None,
+    real_fingerprint: str | None = None,
 ) -> dict[str, Any]:
     """The dataset's budget and composed spend, and the run that made the synthetic
     data: the one named by ``run_id``, else the one whose recorded output fingerprint
@@ -50,10 +60,16 @@ def privacy_from_ledger(
         "delta_budget": status.budget.delta,
         "budget_epsilon": status.budget.epsilon,
         "default_budget": status.budget.is_default,
+        "privacy_unit": status.budget.privacy_unit or "row",
         "runs": len(runs),
         "run": run,
         "run_match": match,
         "run_spends": spends,
+        "real_data_in_ledger": (
+            any(r.get("fingerprint") == real_fingerprint for r in runs)
+            if real_fingerprint
+            else None
+        ),
         "ledger": str(ledger.path),
     }
 
@@ -81,8 +97,25 @@ def public_schema(schema: Schema) -> dict[str, Any]:
     return rendered
 
 
+#: what a report shows for a real table's fingerprint when no custodian key is at hand
+WITHHELD = "withheld (no custodian key: set PRIVSYNTH_FINGERPRINT_KEY or pass a ledger)"
+
+
+def fingerprints(
+    real: dict[str, pd.DataFrame], synthetic: str | Path | pd.DataFrame, key: bytes | None
+) -> dict[str, str]:
+    """Keyed fingerprints of the real tables (withheld without a key) and the
+    synthetic table's SHA-256."""
+    found = {
+        name: keyed_fingerprint(canonical_frame(frame), key) if key else WITHHELD
+        for name, frame in real.items()
+    }
+    found["synthetic"] = "sha256:" + fingerprint(synthetic)
+    return found
+
+
 def provenance(
-    inputs: dict[str, str | Path | pd.DataFrame],
+    fingerprints: dict[str, str],
     schema: Schema | None,
     privacy: dict[str, Any] | None,
     seed: int,
@@ -90,7 +123,7 @@ def provenance(
     """Fingerprints, schema, privacy accounting, versions, seed and time."""
     return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "fingerprints": {name: fingerprint(source) for name, source in inputs.items()},
+        "fingerprints": fingerprints,
         "schema": public_schema(schema) if schema is not None else None,
         "privacy": privacy,
         "versions": versions(),

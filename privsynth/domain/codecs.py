@@ -4,6 +4,12 @@ A codec is built only from a complete, public :class:`~privsynth.schema.ColumnSp
 (declared by the user or discovered with DP), never from the data it encodes, so
 the domain a generator sees reveals nothing. Numbers and timestamps are binned;
 decoding draws a value inside its bin, always within the declared bounds.
+
+Encoding never fails on a cell's content: a cell that the domain cannot represent
+(unparseable, outside the categories without an other label, or missing in a column
+that is not nullable) gets the code :data:`INVALID`, and
+:func:`~privsynth.domain.table.encode_columns` turns it into the null code or a random
+imputation. Whether a run fails must not depend on one record.
 """
 
 from __future__ import annotations
@@ -17,20 +23,30 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from privsynth.errors import InputDataError
-
 Codes = npt.NDArray[np.int64]
 #: default number of bins for continuous numbers
 DEFAULT_BINS = 32
 #: integer columns whose range has at most this many values get one bin per value
 MAX_UNIT_BINS = 128
+#: the code of a cell the domain cannot represent (see the module docstring)
+INVALID = -1
 
 
-def _null_error(name: str, count: int) -> InputDataError:
-    return InputDataError(
-        f"column {name!r} has {count} missing values but its schema says nullable: false",
-        hint="set `nullable: true` for it in the schema, or fill the missing values",
+def parse_numbers(values: pd.Series) -> npt.NDArray[np.float64]:
+    """Floats from text, cell by cell; anything that is not a number becomes NaN."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return np.asarray(numbers.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+
+
+def parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
+    """Naive UTC timestamps from text, cell by cell (NaT where a cell does not parse).
+
+    Zoned values are converted to UTC and unzoned ones read as UTC wall time, so a
+    column mixing offsets, or zoned and unzoned values, parses cell by cell."""
+    stamps = pd.to_datetime(
+        values.astype(object), format=fmt or "ISO8601", errors="coerce", utc=True
     )
+    return pd.Series(stamps.dt.tz_localize(None), index=values.index)
 
 
 class ColumnCodec(ABC):
@@ -51,17 +67,17 @@ class ColumnCodec(ABC):
 
     @abstractmethod
     def encode(self, values: pd.Series) -> Codes:
-        """Codes for ``values``; missing values map to the null code if nullable."""
+        """Codes for ``values``: missing cells map to the null code if nullable, cells
+        the domain cannot represent to :data:`INVALID`."""
 
     @abstractmethod
     def decode(self, codes: Codes, rng: np.random.Generator) -> pd.Series:
         """Values for ``codes``; continuous bins are sampled uniformly inside."""
 
-    def _null_mask(self, values: pd.Series) -> npt.NDArray[np.bool_]:
-        mask = values.isna().to_numpy()
-        if mask.any() and not self.nullable:
-            raise _null_error(self.name, int(mask.sum()))
-        return mask
+    def _finish(self, codes: Codes, missing: npt.NDArray[np.bool_]) -> Codes:
+        """Missing cells get the null code, or :data:`INVALID` when not nullable."""
+        codes[missing] = self.size - 1 if self.nullable else INVALID
+        return codes
 
 
 class CategoricalCodec(ColumnCodec):
@@ -92,19 +108,12 @@ class CategoricalCodec(ColumnCodec):
         return self.categories + extra + (["<missing>"] if self.nullable else [])
 
     def encode(self, values: pd.Series) -> Codes:
-        nulls = self._null_mask(values)
+        missing = values.isna().to_numpy()
         mapped = values.astype("string").map(self._index)
-        unknown = mapped.isna().to_numpy() & ~nulls
-        if unknown.any() and self.other_code is None:
-            raise InputDataError(
-                f"column {self.name!r} has {int(unknown.sum())} values outside its categories",
-                hint="add them to the schema's `categories` or set an `other_label`",
-            )
-        codes = np.array(mapped.fillna(-1), dtype=np.int64)
-        codes[unknown] = self.other_code if self.other_code is not None else -1
-        if self.null_code is not None:
-            codes[nulls] = self.null_code
-        return codes
+        unknown = mapped.isna().to_numpy() & ~missing
+        codes = np.array(mapped.fillna(INVALID), dtype=np.int64)
+        codes[unknown] = self.other_code if self.other_code is not None else INVALID
+        return self._finish(codes, missing)
 
     def decode(self, codes: Codes, rng: np.random.Generator) -> pd.Series:
         table = np.array([*self.categories, self.other_label, None], dtype=object)
@@ -173,29 +182,22 @@ class NumericCodec(ColumnCodec):
         spans = [f"[{a:g}, {b:g})" for a, b in itertools.pairwise(edges)]
         return points + spans + (["<missing>"] if self.nullable else [])
 
-    def parse(self, values: pd.Series) -> npt.NDArray[np.float64]:
-        """Floats from strings or numbers; non-numeric cells are an error (never shown)."""
-        numbers = pd.to_numeric(values, errors="coerce")
-        bad = numbers.isna() & values.notna()
-        if bad.any():
-            first = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputDataError(
-                f"column {self.name!r} has {int(bad.sum())} non-numeric values (first at row "
-                f"{first + 1})",
-                hint="clean them, or declare the column categorical in the schema",
-            )
-        return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-
     def encode(self, values: pd.Series) -> Codes:
-        nulls = self._null_mask(values)
-        numbers = np.clip(self.parse(values), self.low, self.high)
-        codes = np.searchsorted(self.bins.edges, numbers, side="right") - 1
+        return self.encode_numbers(parse_numbers(values), values.isna().to_numpy())
+
+    def encode_numbers(
+        self, numbers: npt.NDArray[np.float64], missing: npt.NDArray[np.bool_]
+    ) -> Codes:
+        """Codes of parsed numbers; NaN cells that were present did not parse."""
+        unparsed = np.isnan(numbers) & ~missing
+        clipped = np.clip(np.nan_to_num(numbers, nan=self.low), self.low, self.high)
+        codes = np.searchsorted(self.bins.edges, clipped, side="right") - 1
         codes = np.clip(codes, 0, len(self.bins.edges) - 2) + len(self.bins.points)
         for index, point in enumerate(self.bins.points):
-            codes[numbers == point] = index
-        if self.nullable:
-            codes[nulls] = self.size - 1
-        return codes.astype(np.int64)
+            codes[clipped == point] = index
+        codes = codes.astype(np.int64)
+        codes[unparsed] = INVALID
+        return self._finish(codes, missing)
 
     def decode(self, codes: Codes, rng: np.random.Generator) -> pd.Series:
         values = self.decode_numbers(codes, rng)
@@ -297,24 +299,9 @@ class DatetimeCodec(ColumnCodec):
     def labels(self) -> list[str]:
         return self.numbers.labels()
 
-    def parse(self, values: pd.Series) -> pd.Series:
-        """Timestamps from strings; unparseable cells are an error (never shown)."""
-        stamps = pd.to_datetime(values, format=self.format or "ISO8601", errors="coerce")
-        if getattr(stamps.dt, "tz", None) is not None:
-            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-        bad = stamps.isna() & values.notna()
-        if bad.any():
-            raise InputDataError(
-                f"column {self.name!r} has {int(bad.sum())} values that are not dates in the "
-                f"expected format ({self.format or 'ISO 8601'})",
-                hint="set the column's `format` in the schema, or clean the values",
-            )
-        return stamps
-
     def encode(self, values: pd.Series) -> Codes:
-        self._null_mask(values)
-        units = pd.Series(to_units(self.parse(values), self.granularity))
-        return self.numbers.encode(units.where(values.notna().to_numpy()))
+        units = to_units(parse_datetimes(values, self.format), self.granularity)
+        return self.numbers.encode_numbers(units, values.isna().to_numpy())
 
     def decode(self, codes: Codes, rng: np.random.Generator) -> pd.Series:
         stamps = from_units(self.numbers.decode_numbers(codes, rng), self.granularity)

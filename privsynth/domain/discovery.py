@@ -15,14 +15,14 @@ Nothing is read from the data except through :class:`~privsynth.mechanisms.Mecha
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from privsynth.domain.codecs import parse_datetimes, parse_numbers
 from privsynth.errors import InputDataError
 from privsynth.mechanisms import Mechanisms
 from privsynth.schema.model import (
@@ -63,10 +63,16 @@ class DiscoveryReport:
 
 
 def discover(
-    frame: pd.DataFrame, schema: Schema, mechanisms: Mechanisms, rho: float, delta: float
+    frame: pd.DataFrame,
+    schema: Schema,
+    mechanisms: Mechanisms,
+    rho: float,
+    delta: float,
+    units: pd.Series | None = None,
 ) -> tuple[Schema, DiscoveryReport]:
     """Complete every incomplete column of ``schema`` with DP, spending ``rho`` and
-    at most ``delta`` (additive) in total."""
+    at most ``delta`` (additive) in total. ``units`` holds each row's privacy-unit id
+    (``None``: every row is its own unit)."""
     todo = schema.needs_discovery()
     report = DiscoveryReport()
     if not todo:
@@ -80,18 +86,38 @@ def discover(
             spec = _detect_kind(frame[name], name, spec, mechanisms, share_rho * KIND_SHARE)
             column_rho = share_rho * (1.0 - KIND_SHARE)
         if spec.missing_domain():
-            spec = _discover_domain(frame[name], name, spec, mechanisms, column_rho, share_delta)
+            column = _Column(name, frame[name], units)
+            spec = _discover_domain(column, spec, mechanisms, column_rho, share_delta)
             _warn_if_empty(name, spec, report)
         columns[name] = spec
         report.columns[name] = fields
-    return Schema(columns, schema.rows, schema.rows_data_derived, schema.missing_values), report
+    return replace(schema, columns=columns), report
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One column's values, and the privacy unit of each row (if any)."""
+
+    name: str
+    values: pd.Series
+    units: pd.Series | None
+
+    def key_counts(self) -> dict[str, int]:
+        """How many units hold each value: a unit counts once per value, so one unit
+        changes each count by at most one (what set release needs)."""
+        present = self.values.notna().to_numpy()
+        keys = pd.Series(self.values.to_numpy()[present]).astype(str)
+        if self.units is not None:
+            units = pd.Series(self.units.to_numpy()[present]).astype(str)
+            keys = pd.DataFrame({"key": keys, "unit": units}).drop_duplicates()["key"]
+        return {str(key): int(count) for key, count in keys.value_counts().items()}
 
 
 def _features(values: pd.Series) -> npt.NDArray[np.int64]:
     """Counts behind the kind decision (see ``_FEATURE_SENSITIVITY``)."""
     present = values.dropna().astype(str)
-    numbers = pd.to_numeric(present, errors="coerce")
-    dates = pd.to_datetime(present, format="ISO8601", errors="coerce")
+    numbers = pd.Series(parse_numbers(present), index=present.index)
+    dates = parse_datetimes(present, None)
     counts = [
         len(values),
         int(values.isna().sum()),
@@ -117,31 +143,26 @@ def _detect_kind(
     nullable = bool(noisy["missing"] > 3.0 * released.sigma)
     if noisy["non_numeric"] < half:
         integer = bool(noisy["non_integer"] < (2.0 * half - noisy["non_numeric"]) / 2.0)
-        return NumericSpec(integer=integer, nullable=nullable, impute_missing=not nullable)
+        return NumericSpec(integer=integer, nullable=nullable)
     if noisy["non_date"] < half:
-        return DatetimeSpec(nullable=nullable, impute_missing=not nullable)
+        return DatetimeSpec(nullable=nullable)
     if noisy["long_text"] > half:
         return TextSpec()
     if noisy["distinct"] > half:
         return IdentifierSpec()
-    return CategoricalSpec(nullable=nullable, impute_missing=not nullable)
+    return CategoricalSpec(nullable=nullable)
 
 
 def _discover_domain(
-    values: pd.Series,
-    name: str,
-    spec: ColumnSpec,
-    mechanisms: Mechanisms,
-    rho: float,
-    delta: float,
+    column: _Column, spec: ColumnSpec, mechanisms: Mechanisms, rho: float, delta: float
 ) -> ColumnSpec:
+    name, values = column.name, column.values
     purpose = f"discover domain of {name!r}"
     if isinstance(spec, CategoricalSpec):
-        counts = values.dropna().astype(str).value_counts()
-        exact = {str(key): int(count) for key, count in counts.items()}
-        released = mechanisms.frequent_keys(exact, rho, delta, purpose)
+        released = mechanisms.frequent_keys(column.key_counts(), rho, delta, purpose)
         top = sorted(released, key=lambda key: -released[key])[:MAX_DISCOVERED_CATEGORIES]
-        return spec.with_fields(categories=tuple(sorted(top)), other_label=OTHER_LABEL)
+        other = spec.other_label or OTHER_LABEL
+        return spec.with_fields(categories=tuple(sorted(top)), other_label=other)
     if isinstance(spec, NumericSpec):
         low, high = _numeric_bounds(values, name, mechanisms, rho, purpose)
         if spec.integer:
@@ -195,7 +216,8 @@ def _magnitude_edges() -> npt.NDArray[np.float64]:
 def _numeric_bounds(
     values: pd.Series, name: str, mechanisms: Mechanisms, rho: float, purpose: str
 ) -> tuple[float, float]:
-    numbers = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=np.float64)
+    numbers = parse_numbers(values)
+    numbers = numbers[~np.isnan(numbers)]
     edges = _magnitude_edges()
     zero = len(edges) // 2  # edges[zero] == 0
     # bins: [edges[i], edges[i+1]) below zero, the point 0, (edges[j-1], edges[j]] above
@@ -221,7 +243,7 @@ def _year_bounds(
     rho: float,
     purpose: str,
 ) -> tuple[int, int]:
-    stamps = pd.to_datetime(values, format=fmt or "ISO8601", errors="coerce").dropna()
+    stamps = parse_datetimes(values, fmt).dropna()
     first, last = YEAR_RANGE
     years = (np.clip(stamps.dt.year.to_numpy(dtype=np.int64), first, last) - first).astype(np.int64)
     found = _noisy_extremes(years, last - first + 1, mechanisms, rho, purpose)
@@ -236,22 +258,3 @@ def _undiscoverable(name: str, what: str) -> InputDataError:
         "(the discovery budget was spent)",
         hint=f"declare its {what} in a schema (--schema), or raise --epsilon",
     )
-
-
-Coercer = Callable[[pd.Series], pd.Series]
-
-
-def coerce_discovered(frame: pd.DataFrame, schema: Schema, discovered: list[str]) -> pd.DataFrame:
-    """Turn cells that do not parse as their discovered kind into missing values.
-
-    Kinds found with DP tolerate a small share of malformed cells; declared kinds
-    never do (the codecs refuse them)."""
-    out = frame.copy()
-    for name in discovered:
-        spec = schema[name]
-        if isinstance(spec, NumericSpec):
-            out[name] = pd.to_numeric(out[name], errors="coerce")
-        elif isinstance(spec, DatetimeSpec):
-            parsed = pd.to_datetime(out[name], format=spec.format or "ISO8601", errors="coerce")
-            out[name] = out[name].where(parsed.notna())
-    return out

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from privsynth.domain.codecs import (
+    INVALID,
     CategoricalCodec,
     Codes,
     ColumnCodec,
@@ -62,22 +63,37 @@ def build_codecs(schema: Schema) -> dict[str, ColumnCodec]:
     return {name: codec_for(name, schema[name]) for name in schema.modelled_columns()}
 
 
-def encode_table(
-    frame: pd.DataFrame, schema: Schema, codecs: Mapping[str, ColumnCodec], rng: np.random.Generator
-) -> EncodedTable:
-    """Encode the modelled columns; missing cells of ``impute_missing`` columns become
-    random codes (so a few unexpected blanks never fail a run)."""
-    codes = {}
+def encode_columns(
+    frame: pd.DataFrame, codecs: Mapping[str, ColumnCodec], rng: np.random.Generator
+) -> tuple[EncodedTable, dict[str, int]]:
+    """Encode the modelled columns, and count each column's invalid cells.
+
+    A cell the domain cannot represent (:data:`~privsynth.domain.codecs.INVALID`)
+    becomes the null code of a nullable column, else a random code (imputation): one
+    malformed record can never fail a run. The counts are exact, hence private; the
+    pipeline releases them only with noise (:mod:`privsynth.quality`)."""
+    codes, invalid = {}, {}
     for name, codec in codecs.items():
-        values = frame[name]
-        missing = values.isna().to_numpy()
-        if schema[name].impute_missing and missing.any():
-            encoded = rng.integers(0, codec.size, len(values)).astype(np.int64)
-            encoded[~missing] = codec.encode(values[~missing])
-        else:
-            encoded = codec.encode(values)
+        encoded = codec.encode(frame[name])
+        bad = encoded == INVALID
+        invalid[name] = int(bad.sum())
+        if invalid[name]:
+            encoded[bad] = _replacements(codec, invalid[name], rng)
         codes[name] = encoded
-    return EncodedTable(codes, codecs)
+    return EncodedTable(codes, codecs), invalid
+
+
+def _replacements(codec: ColumnCodec, count: int, rng: np.random.Generator) -> Codes:
+    if codec.nullable:
+        return np.full(count, codec.size - 1, dtype=np.int64)
+    return rng.integers(0, codec.size, count).astype(np.int64)
+
+
+def encode_table(
+    frame: pd.DataFrame, codecs: Mapping[str, ColumnCodec], rng: np.random.Generator
+) -> EncodedTable:
+    """Encode the modelled columns (see :func:`encode_columns`)."""
+    return encode_columns(frame, codecs, rng)[0]
 
 
 def decode_table(

@@ -425,7 +425,7 @@ def _encode_base(data: pd.DataFrame, schema: Schema) -> EncodedTable:
     if data.empty:
         raise InputDataError("the audit's base table has no rows")
     frame = data.replace(list(schema.missing_values), None)
-    return encode_table(frame, schema, build_codecs(schema), np.random.default_rng(0))
+    return encode_table(frame, build_codecs(schema), np.random.default_rng(0))
 
 
 def audit_generator(

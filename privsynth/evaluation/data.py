@@ -5,6 +5,11 @@
 group for every privacy attack. Columns are typed as numeric or categorical (from the
 schema when given), and two shared views are built lazily: a discretised view for
 marginals and a scaled, one-hot view for distances.
+
+With a privacy unit (a column such as ``patient_id``), privacy is stated per person,
+so attacks must target persons: the unit ids of the real and holdout rows are kept
+beside the frames (``real_units``, ``holdout_units``), and the unit column is never a
+data column, since a generator trained with a unit never models or outputs it.
 """
 
 from __future__ import annotations
@@ -40,6 +45,12 @@ class EvaluationData:
     quasi_identifiers: list[str] = field(default_factory=list)
     sensitive: list[str] = field(default_factory=list)
     seed: int = 0
+    #: the column identifying the person behind each row (``None``: each row is a unit)
+    privacy_unit: str | None = None
+    #: unit id (as text) of each row of ``real``, same positions; ``None`` without a unit
+    real_units: pd.Series | None = None
+    #: unit id (as text) of each row of ``holdout``, same positions
+    holdout_units: pd.Series | None = None
 
     @classmethod
     def build(
@@ -53,17 +64,21 @@ class EvaluationData:
         quasi_identifiers: Sequence[str] | None = None,
         sensitive: Sequence[str] | None = None,
         seed: int = 0,
+        privacy_unit: str | None = None,
     ) -> EvaluationData:
-        """Check the tables against each other and type their shared columns."""
-        columns = _shared_columns(real, synthetic, holdout, schema)
+        """Check the tables against each other and type their shared columns.
+
+        With ``privacy_unit``, rows without a unit id are left out of ``real`` and
+        ``holdout`` (they cannot be attributed to a person, and synthesis never trains
+        on them), and persons present in both tables are refused."""
+        units = _Units.split(real, holdout, privacy_unit) if privacy_unit is not None else None
+        if units is not None:
+            real, holdout = units.real, units.holdout
+        columns = _shared_columns(real, synthetic, holdout, schema, privacy_unit)
         kinds = {c: _kind(c, real[c], schema) for c in columns}
-        qis = list(quasi_identifiers) if quasi_identifiers else _roles(schema, "quasi_identifier")
-        secrets_ = list(sensitive) if sensitive else _roles(schema, "sensitive")
-        for name in [*qis, *secrets_, *([target] if target else [])]:
-            if name not in kinds:
-                raise ConfigurationError(
-                    f"column {name!r} is not in all tables", hint="check the column names"
-                )
+        qis = list(quasi_identifiers or _roles(schema, "quasi_identifier", privacy_unit))
+        secrets_ = list(sensitive or _roles(schema, "sensitive", privacy_unit))
+        _check_roles([*qis, *secrets_, *([target] if target else [])], kinds, privacy_unit)
         return cls(
             real=_normalise(real, kinds),
             synthetic=_normalise(synthetic, kinds),
@@ -73,6 +88,9 @@ class EvaluationData:
             quasi_identifiers=[q for q in qis if q in kinds],
             sensitive=[s for s in secrets_ if s in kinds],
             seed=seed,
+            privacy_unit=privacy_unit,
+            real_units=units.real_ids if units is not None else None,
+            holdout_units=units.holdout_ids if units is not None else None,
         )
 
     @property
@@ -159,13 +177,75 @@ class EvaluationData:
         return np.hstack(blocks) if blocks else np.zeros((len(frame), 0))
 
 
+@dataclass(frozen=True)
+class _Units:
+    """The real and holdout rows that have a unit id, and those ids (as text, so that
+    ``7`` and ``"7"`` are one person across tables), positions aligned."""
+
+    real: pd.DataFrame
+    holdout: pd.DataFrame | None
+    real_ids: pd.Series
+    holdout_ids: pd.Series | None
+
+    @classmethod
+    def split(cls, real: pd.DataFrame, holdout: pd.DataFrame | None, column: str) -> _Units:
+        real, real_ids = _with_ids(real, column, "real")
+        if holdout is None:
+            return cls(real, None, real_ids, None)
+        holdout, holdout_ids = _with_ids(holdout, column, "holdout")
+        if holdout_ids.isin(real_ids).any():
+            raise ConfigurationError(
+                f"some {column!r} values are in both the real and the holdout table, so "
+                "the privacy attacks would target persons who are on both sides",
+                hint=f"split the data by {column!r} before training, so that every "
+                "person's rows are all in training or all in the holdout",
+            )
+        return cls(real, holdout, real_ids, holdout_ids)
+
+
+def _with_ids(frame: pd.DataFrame, column: str, table: str) -> tuple[pd.DataFrame, pd.Series]:
+    """The rows of ``frame`` with a unit id, and their ids (as text, reset index)."""
+    if column not in frame.columns:
+        raise ConfigurationError(
+            f"the privacy unit column {column!r} is not in the {table} table",
+            hint="keep the unit column in the real and holdout tables, or drop the privacy unit",
+        )
+    ids = frame[column]
+    present = ids.notna().to_numpy()
+    if not present.any():
+        raise InputDataError(
+            f"no row of the {table} table has a {column!r} id",
+            hint="check the privacy unit column, or drop the privacy unit",
+        )
+    return frame.loc[present], ids[present].astype(str).reset_index(drop=True)
+
+
+def _check_roles(names: list[str], kinds: dict[str, ColumnKind], unit: str | None) -> None:
+    """Every named target, quasi-identifier or sensitive column is a data column."""
+    for name in names:
+        if unit is not None and name == unit:
+            raise ConfigurationError(
+                f"the privacy unit column {unit!r} cannot be a target, quasi-identifier "
+                "or sensitive column",
+                hint="it identifies persons and is never evaluated; name data columns",
+            )
+        if name not in kinds:
+            raise ConfigurationError(
+                f"column {name!r} is not in all tables", hint="check the column names"
+            )
+
+
 def _shared_columns(
-    real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None, schema: Schema | None
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame | None,
+    schema: Schema | None,
+    unit: str | None = None,
 ) -> list[str]:
     if real.empty or synthetic.empty:
         raise InputDataError("real and synthetic tables must both have rows")
     modelled = set(schema.modelled_columns()) if schema is not None else None
-    columns = [c for c in real.columns if c in synthetic.columns]
+    columns = [c for c in real.columns if c in synthetic.columns and c != unit]
     if holdout is not None:
         columns = [c for c in columns if c in holdout.columns]
     columns = [c for c in columns if modelled is None or c in modelled]
@@ -212,7 +292,8 @@ def _normalise(frame: pd.DataFrame, kinds: dict[str, ColumnKind]) -> pd.DataFram
     return pd.DataFrame(out).reset_index(drop=True)
 
 
-def _roles(schema: Schema | None, role: str) -> list[str]:
+def _roles(schema: Schema | None, role: str, unit: str | None) -> list[str]:
+    """The schema's columns with ``role``, except the unit column (never evaluated)."""
     if schema is None:
         return []
-    return [name for name, spec in schema.columns.items() if spec.role == role]
+    return [n for n, spec in schema.columns.items() if spec.role == role and n != unit]

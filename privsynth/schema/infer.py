@@ -1,9 +1,13 @@
 """Draft a schema from the data for a human to review.
 
-Everything this module reads from the data is marked ``data_derived``: a drafted
-schema is *not* a public declaration until someone replaces those values with
-public knowledge. Categories held by fewer than ``min_count`` records are left out
-of the draft so that blindly accepting it does not publish rare values.
+Everything this module decides from the data's *values* is marked ``data_derived``:
+the column kind (unless the header alone decides it), ``nullable``, ``integer``,
+``granularity``, bounds and category lists. A drafted schema is *not* a public
+declaration until someone replaces those values with public knowledge. What is not
+marked does not depend on the values: the header-decided kinds and roles (headers are
+metadata), and the ``other_label`` every drafted categorical column gets. Categories
+held by fewer than ``min_count`` records are left out of the draft so that blindly
+accepting it does not publish rare values.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ IDENTIFIER_NAME = re.compile(
     re.IGNORECASE,
 )
 DEFAULT_MIN_COUNT = 10
+#: where a drafted categorical column puts values outside its categories; every drafted
+#: categorical column gets it, so its presence says nothing about the data
+OTHER_LABEL = "<other>"
 
 
 def infer_schema(frame: pd.DataFrame, min_count: int = DEFAULT_MIN_COUNT) -> Schema:
@@ -50,24 +57,29 @@ def infer_schema(frame: pd.DataFrame, min_count: int = DEFAULT_MIN_COUNT) -> Sch
 
 def infer_column(name: str, values: pd.Series, min_count: int) -> ColumnSpec:
     """The most plausible spec for one column (see module docstring)."""
+    if IDENTIFIER_NAME.search(name):
+        return IdentifierSpec()  # decided by the header alone: nothing read, nothing marked
     present = values.dropna()
     nullable = bool(values.isna().any())
-    marks = frozenset({"nullable"} if nullable else set())
+    # the kind and ``nullable`` are decided from the values from here on
+    marks = frozenset({"kind", "nullable"})
     if present.empty:
-        return CategoricalSpec(nullable=nullable, data_derived=marks)
-    if IDENTIFIER_NAME.search(name):
-        return IdentifierSpec()
+        return CategoricalSpec(
+            other_label=OTHER_LABEL, nullable=nullable, data_derived=marks | {"categories"}
+        )
     numbers = pd.to_numeric(present, errors="coerce")
     if numbers.notna().all():
         return _numeric(numbers, nullable, marks)
     text = present.astype(str)
+    # identifiers and text are not modelled, so ``nullable`` has no effect on them; it is
+    # still the value read (and marked), as for every other kind decided from the values
     if text.str.split().str.len().mean() >= 5:
-        return TextSpec()
+        return TextSpec(nullable=nullable, data_derived=marks)
     dates = pd.to_datetime(text, format="ISO8601", errors="coerce")
     if dates.notna().mean() >= 0.99:
         return _datetime(dates.dropna(), nullable, marks)
     if text.nunique() > 0.9 * len(text) and len(text) > 20:
-        return IdentifierSpec()
+        return IdentifierSpec(nullable=nullable, data_derived=marks)
     return _categorical(text, min_count, nullable, marks)
 
 
@@ -81,7 +93,7 @@ def _numeric(numbers: pd.Series, nullable: bool, marks: frozenset[str]) -> Numer
         max=int(high) if integer else high,
         integer=integer,
         nullable=nullable,
-        data_derived=marks | {"min", "max"},
+        data_derived=marks | {"min", "max", "integer"},
     )
 
 
@@ -92,21 +104,20 @@ def _datetime(dates: pd.Series, nullable: bool, marks: frozenset[str]) -> Dateti
         max=dates.max().isoformat(),
         granularity="second" if has_time else "day",
         nullable=nullable,
-        data_derived=marks | {"min", "max"},
+        data_derived=marks | {"min", "max", "granularity"},
     )
 
 
 def _categorical(
     text: pd.Series, min_count: int, nullable: bool, marks: frozenset[str]
 ) -> CategoricalSpec:
+    """Frequent values become the categories; ``categories`` is marked even when none
+    is frequent (its absence then says that every value is rare)."""
     counts = text.value_counts()
     frequent = tuple(sorted(str(v) for v in counts[counts >= min_count].index))
-    if not frequent:
-        return CategoricalSpec(nullable=nullable, data_derived=marks)
-    rare = len(frequent) < len(counts)
     return CategoricalSpec(
-        categories=frequent,
-        other_label="<other>" if rare else None,
+        categories=frequent or None,
+        other_label=OTHER_LABEL,
         nullable=nullable,
         data_derived=marks | {"categories"},
     )

@@ -28,6 +28,10 @@ SCHEMA_VERSION = 1
 #: more categories than this cannot be modelled; the column should be generalised
 MAX_CATEGORIES = 5000
 MAX_BINS = 1000
+_TOP_LEVEL = {
+    "version", "rows", "rows_data_derived", "missing_values", "privacy_unit",
+    "max_rows_per_unit", "columns",
+}  # fmt: skip
 
 _HEADER = """\
 # privsynth table schema (version 1).
@@ -69,16 +73,24 @@ def schema_to_dict(schema: Schema) -> dict[str, Any]:
             out["rows_data_derived"] = True
     if schema.missing_values != ("",):
         out["missing_values"] = list(schema.missing_values)
+    if schema.privacy_unit is not None:
+        out["privacy_unit"] = schema.privacy_unit
+    if schema.max_rows_per_unit is not None:
+        out["max_rows_per_unit"] = schema.max_rows_per_unit
     out["columns"] = {name: _spec_to_dict(spec) for name, spec in schema.columns.items()}
     return out
 
 
 def _spec_to_dict(spec: ColumnSpec) -> dict[str, Any]:
+    """Fields that differ from their default, and every field read from the data even
+    when it equals the default (a reviewer must see the value that was read)."""
     entry: dict[str, Any] = {"kind": spec.kind}
     defaults = {f.name: f.default for f in dataclasses.fields(type(spec))}
     for f in dataclasses.fields(spec):
         value = getattr(spec, f.name)
-        if f.name == "data_derived" or value == defaults[f.name]:
+        if f.name == "data_derived":
+            continue
+        if value == defaults[f.name] and f.name not in spec.data_derived:
             continue
         entry[f.name] = list(value) if isinstance(value, tuple) else value
     if spec.data_derived:
@@ -90,7 +102,7 @@ def schema_from_dict(raw: Any, source: str = "schema") -> Schema:
     """Validate a parsed YAML document and build a :class:`Schema`."""
     if not isinstance(raw, Mapping) or not isinstance(raw.get("columns"), Mapping):
         raise SchemaError(f"{source} has no `columns:` mapping", hint="see docs/schema.md")
-    unknown = set(raw) - {"version", "rows", "rows_data_derived", "missing_values", "columns"}
+    unknown = set(raw) - _TOP_LEVEL
     if unknown:
         raise SchemaError(f"{source} has unknown top-level keys: {', '.join(sorted(unknown))}")
     if raw.get("version", SCHEMA_VERSION) != SCHEMA_VERSION:
@@ -103,7 +115,24 @@ def schema_from_dict(raw: Any, source: str = "schema") -> Schema:
         rows=_parse_rows(raw.get("rows"), source),
         rows_data_derived=bool(raw.get("rows_data_derived", False)),
         missing_values=tuple(str(v) for v in raw.get("missing_values", [""])),
+        privacy_unit=_parse_unit(raw.get("privacy_unit"), source),
+        max_rows_per_unit=_parse_max_rows(raw.get("max_rows_per_unit"), source),
     )
+
+
+def _parse_unit(value: Any, source: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise SchemaError(
+            f"{source}: `privacy_unit` must name a column, got {value!r}",
+            hint="e.g. privacy_unit: patient_id",
+        )
+    return value
+
+
+def _parse_max_rows(value: Any, source: str) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise SchemaError(f"{source}: `max_rows_per_unit` must be a positive integer")
+    return value
 
 
 def _parse_rows(value: Any, source: str) -> int | None:
@@ -129,8 +158,15 @@ def _parse_column(name: str, entry: Any) -> ColumnSpec:
         )
     fields = {k: v for k, v in entry.items() if k != "kind"}
     derived = fields.pop("data_derived", [])
-    if not isinstance(derived, list) or not set(derived) <= allowed - {"kind", "data_derived"}:
-        raise SchemaError(f"column {name!r}: `data_derived` must list fields of that column")
+    # `kind` may be marked too: `schema infer` decides most kinds from the values
+    markable = allowed - {"data_derived"}
+    if not isinstance(derived, list) or not all(
+        isinstance(d, str) and d in markable for d in derived
+    ):
+        raise SchemaError(
+            f"column {name!r}: `data_derived` must list fields of that column",
+            hint=f"a {entry['kind']} column's fields: {', '.join(sorted(markable))}",
+        )
     fields["data_derived"] = frozenset(str(d) for d in derived)
     if "nullable" in fields and not isinstance(fields["nullable"], bool):
         raise SchemaError(f"column {name!r}: `nullable` must be true or false")

@@ -33,7 +33,8 @@ class ColumnSpec:
     """What is public about one column. Subclasses add their kind's domain."""
 
     kind: ClassVar[Kind]
-    #: fields whose values were read from the private data (not a public declaration)
+    #: fields whose values were read from the private data (not a public declaration);
+    #: besides the dataclass fields this may name ``"kind"`` (a kind decided from values)
     data_derived: frozenset[str] = field(default=frozenset())
     #: whether missing values are allowed (they become their own category)
     nullable: bool = False
@@ -153,6 +154,11 @@ class Schema:
     rows_data_derived: bool = False
     #: strings read as missing values in CSV input
     missing_values: tuple[str, ...] = ("",)
+    #: column identifying the person whose rows ε protects together (``None``: a row);
+    #: it is never modelled or output (see :mod:`privsynth.units`)
+    privacy_unit: str | None = None
+    #: most rows kept per unit (``None``: the default, :data:`privsynth.units.DEFAULT_MAX_ROWS`)
+    max_rows_per_unit: int | None = None
 
     @classmethod
     def auto(cls, columns: list[str]) -> Schema:

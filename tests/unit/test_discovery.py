@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from privsynth.accounting import PrivacyFilter
 from privsynth.accounting import costs as cost_of
-from privsynth.domain.discovery import OTHER_LABEL, coerce_discovered, discover
+from privsynth.domain.codecs import INVALID
+from privsynth.domain.discovery import OTHER_LABEL, discover
+from privsynth.domain.table import build_codecs, encode_columns
 from privsynth.errors import InputDataError
 from privsynth.mechanisms import Mechanisms
 from privsynth.noise import NoiseSource
@@ -75,11 +78,27 @@ def test_too_little_budget_for_bounds_fails_closed(adult_frame: pd.DataFrame) ->
     assert "declare its min and max" in caught.value.one_line()
 
 
-def test_mostly_numeric_column_is_numeric_and_stray_text_becomes_missing() -> None:
+def test_mostly_numeric_column_is_numeric_and_stray_text_is_invalid() -> None:
     values = [str(v) for v in range(2000)] + ["n/a"] * 20
     frame = pd.DataFrame({"dose": values})
-    schema, report = discover(frame, Schema.auto(["dose"]), _mechanisms(), 2.0, DELTA)
+    schema, _ = discover(frame, Schema.auto(["dose"]), _mechanisms(), 2.0, DELTA)
     spec = schema["dose"]
     assert isinstance(spec, NumericSpec) and spec.integer
-    cleaned = coerce_discovered(frame, schema, list(report.columns))
-    assert cleaned["dose"].isna().sum() == 20
+    codecs = build_codecs(schema)
+    assert (codecs["dose"].encode(frame["dose"]) == INVALID).sum() == 20
+    _, invalid = encode_columns(frame, codecs, np.random.default_rng(0))
+    assert invalid == {"dose": 20}  # imputed, and counted for the DP quality report
+
+
+def test_a_unit_counts_once_per_category() -> None:
+    """With a privacy unit, category counts are of distinct units: one person with many
+    rows of a rare value cannot push it over the release threshold."""
+    values = ["common"] * 3000 + ["mine"] * 40
+    units = pd.Series([f"p{i}" for i in range(3000)] + ["p-many"] * 40)
+    frame = pd.DataFrame({"dx": values})
+    per_row, _ = discover(frame, Schema.auto(["dx"]), _mechanisms(), 2.0, DELTA)
+    assert "mine" in (per_row["dx"].categories or ())  # type: ignore[attr-defined]
+    for seed in range(5):
+        mechanisms = Mechanisms(PrivacyFilter(cost_of.zcdp(2.0, DELTA)), NoiseSource(seed), 40)
+        per_person, _ = discover(frame, Schema.auto(["dx"]), mechanisms, 2.0, DELTA, units)
+        assert (per_person["dx"].categories or ()) == ("common",)  # type: ignore[attr-defined]

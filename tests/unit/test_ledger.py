@@ -29,6 +29,7 @@ from privsynth.ledger import (
     DEFAULT_DELTA,
     DEFAULT_EPSILON,
     ENV_VAR,
+    FAILED_RUN,
     Budget,
     Ledger,
     default_ledger_path,
@@ -165,29 +166,91 @@ def test_commit_without_open_reservation_is_an_error(ledger: Ledger) -> None:
     assert _rows(ledger) == before
 
 
-def test_release_removes_only_an_open_reservation(ledger: Ledger) -> None:
-    _reserve(ledger, "adult", "run-1", cost_of.zcdp(rho_for_epsilon(1.0, DELTA)))
-    ledger.release("run-1")
-    assert ledger.runs() == []
-    assert ledger.status("adult").spent_epsilon == 0.0
-
-    _reserve(ledger, "adult", "run-2", cost_of.zcdp(0.01))
-    ledger.commit("run-2", _spends())
-    before = _rows(ledger)
-    ledger.release("run-2")  # a committed run is history: release must not erase it
-    assert _rows(ledger) == before
-
-
-def test_failed_commit_keeps_the_spends(ledger: Ledger) -> None:
-    _reserve(ledger, "adult", "run-1", cost_of.zcdp(rho_for_epsilon(1.0, DELTA), 1e-8))
-    spends = _spends()[:2]
-    ledger.commit("run-1", spends, failed=True)
+def test_failed_run_keeps_its_whole_reservation(ledger: Ledger) -> None:
+    """Whether a run fails can depend on the data, so a failure is paid in full: the
+    reservation is recorded as spent, not only the mechanisms that ran before it."""
+    reservation = cost_of.zcdp(rho_for_epsilon(1.0, DELTA), 1e-8)
+    _reserve(ledger, "adult", "run-1", reservation)
+    ledger.commit("run-1", [], failed=True, notes={"spends_made": ["1-way marginal of 'age'"]})
     (run,) = ledger.runs()
     assert run["status"] == "failed"
-    assert [r["purpose"] for r in ledger.spends()] == [s.purpose for s in spends]
-    expected = compose([s.cost for s in spends]).epsilon(DELTA)
-    assert ledger.status("adult").spent_epsilon == pytest.approx(expected)
-    assert expected > 0
+    assert [r["purpose"] for r in ledger.spends()] == [FAILED_RUN]
+    assert ledger.status("adult").spent_epsilon == pytest.approx(reservation.epsilon(DELTA))
+    assert not hasattr(ledger, "release")  # a reservation is never handed back
+
+
+def test_failed_seeded_run_also_records_its_unbounded_cost(ledger: Ledger) -> None:
+    _reserve(ledger, "adult", "run-1", cost_of.zcdp(0.01))
+    seeded = Spend("seeded noise: not private", cost_of.unbounded("the noise was seeded"))
+    ledger.commit("run-1", [seeded], failed=True)
+    assert [r["purpose"] for r in ledger.spends()] == [FAILED_RUN, seeded.purpose]
+    assert math.isinf(ledger.status("adult").spent_epsilon)
+    with pytest.raises(BudgetExceededError):
+        _reserve(ledger, "adult", "run-2", cost_of.zcdp(1e-6))
+
+
+def test_same_content_under_another_name_is_refused(ledger: Ledger) -> None:
+    ledger.reserve("visits", "run-1", cost_of.zcdp(0.01), TARGET, "mst", {}, fingerprint="fp-1")
+    ledger.reserve("visits", "run-2", cost_of.zcdp(0.01), TARGET, "mst", {}, fingerprint="fp-1")
+    before = _rows(ledger)
+    with pytest.raises(BudgetExceededError) as caught:
+        ledger.reserve("copy", "run-3", cost_of.zcdp(0.01), TARGET, "mst", {}, fingerprint="fp-1")
+    assert "'visits'" in caught.value.one_line()
+    assert "--dataset visits" in caught.value.one_line()
+    assert _rows(ledger) == before
+    ledger.reserve("other", "run-4", cost_of.zcdp(0.01), TARGET, "mst", {}, fingerprint="fp-2")
+
+
+def test_registration_can_be_required(ledger: Ledger) -> None:
+    ledger.set_setting("require_registered", "true")
+    assert ledger.requires_registration
+    with pytest.raises(BudgetExceededError) as caught:
+        _reserve(ledger, "new", "run-1", cost_of.zcdp(0.01))
+    assert "privsynth budget set new" in caught.value.one_line()
+    assert ledger.runs() == []
+    ledger.set_budget("new", 3.0, DELTA)
+    _reserve(ledger, "new", "run-1", cost_of.zcdp(0.01))
+    with pytest.raises(ConfigurationError):
+        ledger.set_setting("no_such_setting", "1")
+
+
+def test_a_dataset_keeps_its_privacy_unit(ledger: Ledger) -> None:
+    ledger.set_budget("visits", 5.0, DELTA, privacy_unit="patient_id")
+    assert ledger.budget("visits").privacy_unit == "patient_id"
+    assert "per patient_id" in ledger.status("visits").describe()
+    with pytest.raises(BudgetExceededError, match="accounted per patient_id"):
+        _reserve(ledger, "visits", "run-1", cost_of.zcdp(0.01))  # a per-row run
+    ledger.reserve(
+        "visits", "run-1", cost_of.zcdp(0.01), TARGET, "mst", {},
+        privacy_unit="patient_id", max_rows_per_unit=3,
+    )  # fmt: skip
+    (run,) = ledger.runs("visits")
+    assert (run["privacy_unit"], run["max_rows_per_unit"]) == ("patient_id", 3)
+    with pytest.raises(ConfigurationError):
+        ledger.set_budget("visits", 5.0, DELTA, privacy_unit="member_id")
+    # without a budget, the first run fixes the unit
+    ledger.reserve("claims", "run-2", cost_of.zcdp(0.01), TARGET, "mst", {}, privacy_unit="mid")
+    assert ledger.budget("claims").privacy_unit == "mid"
+    with pytest.raises(BudgetExceededError):
+        _reserve(ledger, "claims", "run-3", cost_of.zcdp(0.01))
+    # a per-row dataset accepts per-person runs: they protect each row too
+    _reserve(ledger, "rows", "run-4", cost_of.zcdp(0.01))
+    ledger.reserve("rows", "run-5", cost_of.zcdp(0.01), TARGET, "mst", {}, privacy_unit="mid")
+
+
+def test_old_ledgers_gain_the_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE budgets (dataset TEXT PRIMARY KEY, epsilon REAL NOT NULL, "
+            "delta REAL NOT NULL, updated_at TEXT NOT NULL);"
+            "INSERT INTO budgets VALUES ('adult', 4.0, 1e-6, '2026-01-01');"
+        )
+    conn.close()
+    book = Ledger(path)
+    assert book.budget("adult") == Budget(4.0, 1e-6)
+    book.reserve("adult", "r", cost_of.zcdp(0.01), TARGET, "mst", {}, fingerprint="fp")
+    assert book.runs("adult")[0]["fingerprint"] == "fp"
 
 
 def test_reservation_over_budget_is_refused_and_changes_nothing(ledger: Ledger) -> None:

@@ -39,7 +39,13 @@ def test_identifiers_are_replaced_and_text_is_left_out(
     ledger = Ledger(tmp_path / "ledger.db")
     result = run_synthesis(
         source,
-        SynthesisConfig(epsilon=1.0, seed=11, generator_options={"iterations": 200}),
+        SynthesisConfig(
+            epsilon=1.0,
+            dataset="patients",
+            seed=11,
+            unsafe_seed=True,
+            generator_options={"iterations": 200},
+        ),
         schema=schema,
         ledger=ledger,
         output=tmp_path / "out.parquet",
@@ -65,7 +71,7 @@ def test_identifier_values_never_reach_the_ledger_or_output(
     ledger_path = tmp_path / "ledger.db"
     result = run_synthesis(
         source,
-        SynthesisConfig(epsilon=2.0, generator_options={"iterations": 200}),
+        SynthesisConfig(epsilon=2.0, dataset="visits", generator_options={"iterations": 200}),
         ledger=ledger_path,
     )
     assert result.schema["patient_id"].kind == "identifier"  # discovered with DP

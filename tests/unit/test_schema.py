@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -12,14 +13,18 @@ from privsynth.errors import SchemaError
 from privsynth.pipeline import resolve_schema
 from privsynth.schema import (
     CategoricalSpec,
+    ColumnSpec,
     DatetimeSpec,
+    IdentifierSpec,
     NumericSpec,
     Schema,
+    TextSpec,
     dump_schema,
     load_schema,
     schema_from_dict,
+    schema_to_dict,
 )
-from privsynth.schema.infer import infer_schema
+from privsynth.schema.infer import OTHER_LABEL, infer_column, infer_schema
 
 
 def test_bundled_adult_schema_is_complete_and_public(adult_schema_path: Path) -> None:
@@ -153,3 +158,209 @@ def test_partial_schema_discovers_only_missing_fields(tmp_path: Path) -> None:
     )
     schema = load_schema(path)
     assert schema.needs_discovery() == {"age": ["max"], "city": ["categories"]}
+
+
+# --- what `schema infer` reads from the values is marked ----------------------------
+
+#: the column of ``adult_sample.csv`` that the tests below rewrite
+VARIED = "hours-per-week"
+
+
+def _variants(original: pd.Series) -> dict[str, list[object]]:
+    """Versions of one column that differ only in their values (same header)."""
+    n = len(original)
+    ints = original.tolist()
+    return {
+        "integers": ints,
+        "shifted integers": [str(int(v) + 1) for v in ints],
+        "floats": [f"{v}.5" for v in ints],
+        "one missing": [None, *ints[1:]],
+        "all missing": [None] * n,
+        "frequent text": [f"h{v}" for v in ints],
+        "frequent text, one missing": [None, *(f"h{v}" for v in ints[1:])],
+        "all rare text": [f"r{i // 2}" for i in range(n)],
+        "long text": [f"worked {v} hours in the week before" for v in ints],
+        "unique codes": [f"c{i:06d}" for i in range(n)],
+        "dates": pd.date_range("2001-01-01", periods=n, freq="D").strftime("%Y-%m-%d").tolist(),
+        "timestamps": pd.date_range("2001-01-01", periods=n, freq="h")
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .tolist(),
+        "timestamps, one missing": [
+            None,
+            *pd.date_range("2001-01-01", periods=n - 1, freq="h").strftime("%Y-%m-%dT%H:%M:%S"),
+        ],
+    }
+
+
+def _differences(a: ColumnSpec, b: ColumnSpec) -> set[str]:
+    """Fields (and ``kind``) whose values differ between two specs of one column."""
+    changed = {"kind"} if a.kind != b.kind else set()
+    shared = {f.name for f in dataclasses.fields(a)} & {f.name for f in dataclasses.fields(b)}
+    shared.discard("data_derived")
+    return changed | {f for f in shared if getattr(a, f) != getattr(b, f)}
+
+
+def test_infer_marks_every_field_that_depends_on_the_values(adult_frame: pd.DataFrame) -> None:
+    variants = _variants(adult_frame[VARIED])
+    drafts = {
+        label: infer_schema(adult_frame.assign(**{VARIED: pd.Series(values, dtype=object)}))
+        for label, values in variants.items()
+    }
+    kinds = {label: drafted[VARIED].kind for label, drafted in drafts.items()}
+    assert set(kinds.values()) == {"numeric", "categorical", "text", "identifier", "datetime"}
+    for label, drafted in drafts.items():  # the other columns are untouched
+        assert dict(drafted.columns, **{VARIED: None}) == dict(
+            drafts["integers"].columns, **{VARIED: None}
+        ), label
+    for first, a in drafts.items():
+        for second, b in drafts.items():
+            changed = _differences(a[VARIED], b[VARIED])
+            unmarked = changed - (a[VARIED].data_derived & b[VARIED].data_derived)
+            assert not unmarked, f"{first} vs {second}: {sorted(unmarked)} not marked"
+
+
+def test_infer_marks_kind_nullable_integer_and_granularity() -> None:
+    n = 40
+    frame = pd.DataFrame(
+        {
+            "count": [str(i % 7) for i in range(n)],
+            "ratio": [f"{i / 3:.2f}" if i else None for i in range(n)],
+            "day": pd.date_range("2020-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+            "colour": ["red", "green"] * (n // 2),
+        }
+    )
+    drafted = infer_schema(frame)
+    assert drafted["count"] == NumericSpec(
+        min=0,
+        max=6,
+        integer=True,
+        nullable=False,
+        data_derived=frozenset({"kind", "nullable", "integer", "min", "max"}),
+    )
+    ratio = drafted["ratio"]
+    assert isinstance(ratio, NumericSpec) and ratio.nullable and not ratio.integer
+    assert ratio.data_derived == {"kind", "nullable", "integer", "min", "max"}
+    day = drafted["day"]
+    assert isinstance(day, DatetimeSpec) and day.granularity == "day"
+    assert day.data_derived == {"kind", "nullable", "granularity", "min", "max"}
+    assert drafted["colour"].data_derived == {"kind", "nullable", "categories"}
+    assert "count.kind" in drafted.data_derived_fields()
+    assert "count.nullable" in drafted.data_derived_fields()
+
+
+def test_drafted_categoricals_always_have_an_other_label(adult_frame: pd.DataFrame) -> None:
+    # min_count=1: no value is rare, yet out-of-domain values still have somewhere to go
+    for min_count in (1, 10):
+        drafted = infer_schema(adult_frame, min_count=min_count)
+        categoricals = [s for s in drafted.columns.values() if isinstance(s, CategoricalSpec)]
+        assert categoricals
+        assert all(spec.other_label == OTHER_LABEL for spec in categoricals)
+        assert all("other_label" not in spec.data_derived for spec in categoricals)
+
+
+def test_all_rare_and_all_missing_columns_still_mark_what_was_read() -> None:
+    rare = infer_column("colour", pd.Series([f"v{i // 2}" for i in range(30)]), min_count=10)
+    missing = infer_column("colour", pd.Series([None] * 30, dtype=object), min_count=10)
+    for spec in (rare, missing):
+        assert isinstance(spec, CategoricalSpec) and spec.categories is None
+        assert spec.other_label == OTHER_LABEL
+        assert spec.data_derived == {"kind", "nullable", "categories"}
+    assert not rare.nullable and missing.nullable
+
+
+def test_header_decided_identifiers_carry_no_kind_mark() -> None:
+    n = 30
+    frame = pd.DataFrame(
+        {
+            "email": [f"person{i}@example.org" for i in range(n)],
+            "ssn": ["123-45-6789", None] * (n // 2),
+            "code": [f"c{i:04d}" for i in range(n)],  # unique values: decided from the data
+        }
+    )
+    drafted = infer_schema(frame)
+    for name in ("email", "ssn"):
+        assert drafted[name] == IdentifierSpec(role="direct_identifier")
+        assert not drafted[name].data_derived
+    assert drafted["code"] == IdentifierSpec(data_derived=frozenset({"kind", "nullable"}))
+    # IDENTIFIER_NAME decides before any value is looked at, even for an empty column
+    for values in (frame["code"], pd.Series([None] * n, dtype=object)):
+        assert infer_column("order_id", values, min_count=10) == IdentifierSpec()
+    text = infer_column("remarks", pd.Series(["one two three four five six", None] * n), 10)
+    assert text == TextSpec(nullable=True, data_derived=frozenset({"kind", "nullable"}))
+
+
+def test_strict_refuses_a_data_derived_kind(tmp_path: Path, adult_frame: pd.DataFrame) -> None:
+    drafted = infer_schema(adult_frame)
+    columns = list(adult_frame.columns)
+    # a reviewer replaced every drafted value with public knowledge except the kind of age
+    reviewed = Schema(
+        {
+            name: spec.with_fields(data_derived=frozenset({"kind"} if name == "age" else ()))
+            for name, spec in drafted.columns.items()
+        }
+    )
+    with pytest.raises(SchemaError, match=r"--strict.*age\.kind") as caught:
+        resolve_schema(reviewed, columns, strict=True)
+    assert "age.min" not in caught.value.one_line()
+    _, warnings = resolve_schema(reviewed, columns, strict=False)
+    assert any("age.kind" in w for w in warnings)
+    # the same, read back from YAML
+    path = tmp_path / "reviewed.yaml"
+    dump_schema(reviewed, path)
+    assert load_schema(path).data_derived_fields() == ["age.kind"]
+    with pytest.raises(SchemaError, match=r"age\.kind"):
+        resolve_schema(path, columns, strict=True)
+
+
+def test_yaml_accepts_kind_as_a_data_derived_entry() -> None:
+    document = _columns(
+        a={"kind": "numeric", "min": 0, "max": 1, "data_derived": ["kind"]},
+        b={"kind": "text", "data_derived": ["kind"]},
+    )
+    schema = schema_from_dict(document)
+    assert schema["a"].data_derived == {"kind"}
+    assert schema.data_derived_fields() == ["a.kind", "b.kind"]
+    for bad in (["kinds"], [["kind"]], "kind"):
+        with pytest.raises(SchemaError, match="data_derived"):
+            schema_from_dict(_columns(a={"kind": "text", "data_derived": bad}))
+
+
+def test_dump_writes_data_derived_defaults_and_round_trips(tmp_path: Path) -> None:
+    n = 40
+    frame = pd.DataFrame(
+        {
+            "ratio": [f"{i / 3:.2f}" for i in range(n)],
+            "day": pd.date_range("2020-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+            "rare": [f"v{i}" for i in range(n // 2)] * 2,
+            "empty": pd.Series([None] * n, dtype=object),
+        }
+    )
+    drafted = infer_schema(frame)
+    written = schema_to_dict(drafted)["columns"]
+    # values equal to their defaults are written when they were read from the data
+    assert written["ratio"]["nullable"] is False and written["ratio"]["integer"] is False
+    assert written["day"]["granularity"] == "day"
+    assert written["rare"]["categories"] is None and written["rare"]["other_label"] == OTHER_LABEL
+    assert "bins" not in written["ratio"]  # not read from the data: left at its default
+    for entry in written.values():
+        assert set(entry["data_derived"]) <= set(entry)
+    path = tmp_path / "draft.yaml"
+    dump_schema(drafted, path)
+    assert "nullable: false" in path.read_text()
+    again = load_schema(path)
+    assert again == drafted
+    assert {name: spec.data_derived for name, spec in again.columns.items()} == {
+        name: spec.data_derived for name, spec in drafted.columns.items()
+    }
+
+
+def test_public_schema_omits_a_data_derived_kind(adult_frame: pd.DataFrame) -> None:
+    from privsynth.compliance.provenance import public_schema
+
+    drafted = infer_schema(adult_frame)
+    rendered = public_schema(drafted)
+    omitted = "<data-derived, omitted>"
+    age = rendered["columns"]["age"]
+    assert age["kind"] == omitted and age["min"] == omitted and age["nullable"] == omitted
+    assert age["role"] == "quasi_identifier"  # from the header: public
+    assert rendered["columns"]["workclass"]["other_label"] == OTHER_LABEL

@@ -3,6 +3,7 @@ both report files, and one-line errors that leave an existing report untouched."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -118,7 +119,13 @@ def test_synthesize_with_audit_reports_in_the_same_run(
     report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
     privacy = report["provenance"]["privacy"]
     assert privacy["dataset"] == "adult600" and abs(privacy["epsilon"] - 1.0) < 1e-3
-    assert len(report["provenance"]["fingerprints"]["real"]) == 64  # SHA-256 of the input
+    # a keyed fingerprint of the real data (a plain hash would be a guessing oracle), the
+    # same one the ledger recorded when the run read it
+    assert report["provenance"]["fingerprints"]["real"].startswith("hmac-sha256:")
+    assert privacy["real_data_in_ledger"] is True
+    plain = hashlib.sha256(tables["real"].read_bytes()).hexdigest()
+    for name in ("report.json", "report.html"):
+        assert plain not in (tmp_path / "r" / name).read_text(encoding="utf-8")
     assert report["passed"] is True and output.is_file()
     # a later audit with no run id finds the run by the synthetic file's fingerprint
     later = _privsynth(

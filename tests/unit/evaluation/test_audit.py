@@ -165,7 +165,7 @@ def test_threshold_is_chosen_to_maximise_the_bound() -> None:
 
 def test_rare_canary_is_absent_from_the_base(frame: pd.DataFrame, schema: Schema) -> None:
     codecs = build_codecs(schema)
-    table = encode_table(frame, schema, codecs, np.random.default_rng(0))
+    table = encode_table(frame, codecs, np.random.default_rng(0))
     canary = rare_canary(table)
     assert canary_matches(table.codes, canary) == 0
     for name, code in canary.items():
