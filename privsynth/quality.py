@@ -64,6 +64,8 @@ class QualityReport:
     invalid: dict[str, float] = field(default_factory=dict)
     sigma: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    #: exact counts, only with ``PRIVSYNTH_DEBUG=1``: shown, never recorded
+    debug: list[str] = field(default_factory=list)
 
 
 def release(
@@ -74,7 +76,7 @@ def release(
     released = mechanisms.gaussian_counts(
         counts.vector(), rho, "data quality counts", sensitivity=counts.sensitivity
     )
-    values, exact = released.values.tolist(), counts.vector().tolist()
+    values = released.values.tolist()
     report = QualityReport(
         dict(zip(_ROW_KEYS, values[:3], strict=True)),
         dict(zip(counts.invalid, values[3:], strict=True)),
@@ -82,16 +84,24 @@ def release(
     )
     limit = release_threshold(released.sigma, FALSE_WARNING_RATE, count=0)
     _refuse_unreadable(report.rows, limit, released, source)
-    report.warnings += _row_warnings(report, limit, dict(zip(_ROW_KEYS, exact, strict=False)))
-    report.warnings += _column_warnings(report, limit, counts.invalid)
+    report.warnings += _row_warnings(report, limit)
+    report.warnings += _column_warnings(report, limit)
+    if debug_enabled():
+        report.debug.append(_exact(counts))
     return report
 
 
-def _about(value: float, sigma: float, exact: int) -> str:
-    text = f"about {max(0, round(value)):,} (DP estimate, noise σ={sigma:.3g})"
-    if debug_enabled():
-        text += f" [PRIVSYNTH_DEBUG: exactly {exact:,}; not private]"
-    return text
+def _about(value: float, sigma: float) -> str:
+    return f"about {max(0, round(value)):,} (DP estimate, noise σ={sigma:.3g})"
+
+
+def _exact(counts: QualityCounts) -> str:
+    invalid = ", ".join(f"{name!r}: {count}" for name, count in counts.invalid.items())
+    return (
+        f"exact data quality counts (PRIVSYNTH_DEBUG=1: NOT PRIVATE, not recorded): "
+        f"{counts.rows} rows read, {counts.malformed_rows} with another number of fields, "
+        f"{counts.undecodable_rows} not UTF-8; invalid cells: {invalid or 'none'}"
+    )
 
 
 def _refuse_unreadable(
@@ -107,12 +117,12 @@ def _refuse_unreadable(
         )
 
 
-def _row_warnings(report: QualityReport, limit: float, exact: dict[str, int]) -> list[str]:
+def _row_warnings(report: QualityReport, limit: float) -> list[str]:
     noisy, sigma = report.rows, report.sigma
     found = []
     if noisy["rows"] <= limit:
         found.append(
-            f"the input has few or no rows: {_about(noisy['rows'], sigma, exact['rows'])}; "
+            f"the input has few or no rows: {_about(noisy['rows'], sigma)}; "
             "at this ε the output is mostly noise"
         )
     reasons = {
@@ -123,13 +133,13 @@ def _row_warnings(report: QualityReport, limit: float, exact: dict[str, int]) ->
     }
     for key, reason in reasons.items():
         if noisy[key] > limit:
-            found.append(f"{_about(noisy[key], sigma, exact[key])} rows {reason} and were left out")
+            found.append(f"{_about(noisy[key], sigma)} rows {reason} and were left out")
     return found
 
 
-def _column_warnings(report: QualityReport, limit: float, exact: Mapping[str, int]) -> list[str]:
+def _column_warnings(report: QualityReport, limit: float) -> list[str]:
     return [
-        f"column {name!r}: {_about(value, report.sigma, exact[name])} values were missing, "
+        f"column {name!r}: {_about(value, report.sigma)} values were missing, "
         "unparseable or outside the declared domain and were treated as missing (fix: "
         "declare their categories or bounds, or `nullable: true`, in the schema)"
         for name, value in report.invalid.items()

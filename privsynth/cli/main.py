@@ -163,6 +163,8 @@ def synthesize(
         )
     for message in result.warnings:
         console.warn(message)
+    for message in result.quality.debug if result.quality else []:
+        console.warn(message)
     console.synthesis_summary(result, book)
     if policies:
         folder = report_dir or target_path.with_name(target_path.name + ".report")

@@ -38,7 +38,9 @@ class ColumnSpec:
     data_derived: frozenset[str] = field(default=frozenset())
     #: whether missing values are allowed (they become their own category)
     nullable: bool = False
-    #: replace missing values of a non-nullable column by random draws instead of failing
+    #: kept so older schema files still load; it has no effect: missing or invalid cells
+    #: of a non-nullable column are always imputed (failing on them would let one record
+    #: decide whether a run fails)
     impute_missing: bool = False
     #: privacy role; a declared role overrides automatic column classification
     role: Role | None = None
