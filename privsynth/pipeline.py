@@ -22,7 +22,7 @@ from privsynth.accounting import PrivacyCost, PrivacyFilter, compose
 from privsynth.accounting import costs as cost_of
 from privsynth.accounting.accountant import Spend
 from privsynth.accounting.rdp import rho_for_epsilon
-from privsynth.cells import canonical_frame
+from privsynth.cells import canonical_frame, mark_missing
 from privsynth.domain.discovery import DiscoveryReport, discover
 from privsynth.domain.table import build_codecs, decode_table, encode_columns
 from privsynth.errors import ConfigurationError, SchemaError
@@ -296,7 +296,7 @@ def run_synthesis(
     progress("checking the privacy budget")
     book.admit(plan.dataset, plan.limit, plan.unit.column)  # before the data is read
     progress("reading data")
-    read = _read(source, plan.schema.missing_values)
+    read = _read(source)
     run_id = uuid.uuid4().hex
     book.reserve(
         plan.dataset, run_id, plan.limit, (config.epsilon, plan.delta), config.generator,
@@ -304,6 +304,7 @@ def run_synthesis(
         fingerprint=keyed_fingerprint(read.frame, book.fingerprint_key()),
         privacy_unit=plan.unit.column, max_rows_per_unit=plan.unit.max_rows,
     )  # fmt: skip
+    read = replace(read, frame=mark_missing(read.frame, plan.schema.missing_values))
     run = _Run(plan, generator, progress)
     try:
         data = run.execute(read, _source_name(source))
@@ -328,11 +329,13 @@ def _make_generator(config: SynthesisConfig) -> Generator:
         ) from None
 
 
-def _read(source: Source, missing_values: tuple[str, ...]) -> TableRead:
-    """The table as canonical cells, read without failing on any record's content."""
+def _read(source: Source) -> TableRead:
+    """The table as canonical cells (only empty cells missing), read without failing on
+    any record's content. The schema's other missing-value markers are applied after
+    fingerprinting, so a schema cannot make the same data look new to the ledger."""
     if isinstance(source, pd.DataFrame):
-        return TableRead(canonical_frame(source, missing_values))
-    return read_rows(source, missing_values)
+        return TableRead(canonical_frame(source))
+    return read_rows(source)
 
 
 def _source_name(source: Source) -> str:

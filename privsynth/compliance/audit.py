@@ -78,9 +78,11 @@ def _fingerprints(inputs: AuditInputs) -> dict[str, str]:
     """Keyed fingerprints of the real tables (the ledger's key, else the environment's)
     and the synthetic table's SHA-256 (the file when one was read, else the frame)."""
     key = inputs.ledger.fingerprint_key() if inputs.ledger is not None else env_key()
-    real = {"real": inputs.real}
-    if inputs.holdout is not None:
-        real["holdout"] = inputs.holdout
+    real: dict[str, str | Path | pd.DataFrame] = {
+        name: inputs.sources.get(name, frame)
+        for name, frame in (("real", inputs.real), ("holdout", inputs.holdout))
+        if frame is not None
+    }
     synthetic = inputs.sources.get("synthetic")
     source = synthetic if isinstance(synthetic, str | Path) else inputs.synthetic
     return fingerprints(real, source, key)

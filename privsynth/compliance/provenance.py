@@ -22,7 +22,7 @@ import pandas as pd
 
 from privsynth.cells import canonical_frame
 from privsynth.fingerprint import keyed_fingerprint
-from privsynth.io import fingerprint
+from privsynth.io import fingerprint, read_rows
 from privsynth.ledger import Ledger
 from privsynth.schema import Schema, schema_to_dict
 
@@ -102,16 +102,20 @@ WITHHELD = "withheld (no custodian key: set PRIVSYNTH_FINGERPRINT_KEY or pass a 
 
 
 def fingerprints(
-    real: dict[str, pd.DataFrame], synthetic: str | Path | pd.DataFrame, key: bytes | None
+    real: dict[str, str | Path | pd.DataFrame],
+    synthetic: str | Path | pd.DataFrame,
+    key: bytes | None,
 ) -> dict[str, str]:
-    """Keyed fingerprints of the real tables (withheld without a key) and the
-    synthetic table's SHA-256."""
-    found = {
-        name: keyed_fingerprint(canonical_frame(frame), key) if key else WITHHELD
-        for name, frame in real.items()
-    }
+    """Keyed fingerprints of the real tables, files or frames (withheld without a key),
+    computed as ``synthesize`` computes them, and the synthetic table's SHA-256."""
+    found = {name: _keyed(source, key) if key else WITHHELD for name, source in real.items()}
     found["synthetic"] = "sha256:" + fingerprint(synthetic)
     return found
+
+
+def _keyed(source: str | Path | pd.DataFrame, key: bytes) -> str:
+    cells = canonical_frame(source) if isinstance(source, pd.DataFrame) else read_rows(source).frame
+    return keyed_fingerprint(cells, key)
 
 
 def provenance(

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
+from privsynth.accounting.tails import release_threshold
 from privsynth.domain.codecs import parse_datetimes, parse_numbers
 from privsynth.errors import InputDataError
 from privsynth.mechanisms import Mechanisms
@@ -188,7 +188,9 @@ def _warn_if_empty(name: str, spec: ColumnSpec, report: DiscoveryReport) -> None
 
 
 def _threshold(sigma: float, bins: int) -> float:
-    return sigma * float(stats.norm.isf(FALSE_BIN_RATE / bins))
+    """A noisy count above this is, with probability ``1 - FALSE_BIN_RATE`` over all
+    ``bins``, not an empty bin (exact discrete-Gaussian tail)."""
+    return float(release_threshold(sigma, FALSE_BIN_RATE / bins, count=0))
 
 
 def _noisy_extremes(
