@@ -426,6 +426,7 @@ def _differential_privacy(privacy: dict[str, Any]) -> Html:
                 "really are public. It covers the modelled columns; columns declared as "
                 "identifiers are replaced, not modelled.",
             ),
+            tag("p", f"The bound protects {_unit(privacy.get('privacy_unit'))}."),
         ]
     )
 

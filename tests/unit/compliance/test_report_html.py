@@ -220,6 +220,7 @@ def test_the_page_states_what_is_guaranteed(audit: Audit, html: str) -> None:
     assert "Automated PII detection can miss identifiers" in guarantees
     assert privacy["epsilon"] == pytest.approx(1.0, rel=1e-3)
     assert "ε = 1, δ = 1e-06" in guarantees and DATASET in guarantees
+    assert "The bound protects each row" in guarantees  # the privacy unit is stated
     provenance = element_text(html, "provenance")
     assert privacy["run"]["run_id"] in provenance
     assert "discover domain of …" in provenance  # spends grouped, column names elided
