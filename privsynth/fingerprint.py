@@ -64,6 +64,12 @@ def keyed_fingerprint(frame: pd.DataFrame, key: bytes) -> str:
     return PREFIX + hmac.new(key, content_digest(frame), hashlib.sha256).hexdigest()
 
 
+def key_id(key: bytes) -> str:
+    """A short id of ``key`` (a MAC of a constant), to tell whether a ledger is used with
+    the key it was used with before; it says nothing about any data."""
+    return hmac.new(key, b"privsynth fingerprint key id", hashlib.sha256).hexdigest()[:32]
+
+
 def key_path(ledger_path: Path) -> Path:
     """Where the key of the ledger at ``ledger_path`` lives (beside it)."""
     return ledger_path.with_name(ledger_path.name + ".key")

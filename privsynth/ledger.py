@@ -73,6 +73,8 @@ _ADDED_COLUMNS = {
 }
 #: ledger settings and their defaults
 SETTINGS = {"require_registered": "false"}
+#: the id of the fingerprint key this ledger was used with (an internal setting)
+_KEY_ID = "fingerprint_key_id"
 
 
 def default_ledger_path() -> Path:
@@ -211,12 +213,15 @@ class Ledger:
         self, dataset: str, epsilon: float, delta: float, privacy_unit: str | None = None
     ) -> None:
         """Set (or change) ``dataset``'s total budget and the unit its ε protects
-        (``None``: a row). A unit cannot change once runs have used another one."""
+        (``None``: a row, or the unit its runs already protect). A unit cannot change
+        once runs have used it."""
         check_budget_values(epsilon, delta)
         check_dataset_name(dataset)
         with self._connect(write=True) as conn:
             used = {r[0] for r in conn.execute(_RUN_UNITS, (dataset,)).fetchall()}
-            if privacy_unit is not None and used - {privacy_unit}:
+            if privacy_unit is None and len(used) == 1:
+                (privacy_unit,) = used
+            if used - {privacy_unit}:
                 raise ConfigurationError(
                     f"dataset {dataset!r} already has runs protecting "
                     f"{_units_text(used)}; its unit cannot change to {_unit_text(privacy_unit)}",
@@ -257,12 +262,32 @@ class Ledger:
         return self.settings()["require_registered"] == "true"
 
     def fingerprint_key(self) -> bytes:
-        """The custodian's key for this ledger's input fingerprints (created on first use)."""
-        from privsynth.fingerprint import custodian_key
+        """The custodian's key for this ledger's input fingerprints, created on first use.
 
-        key = custodian_key(self.path)
-        assert key is not None
+        The ledger remembers which key it was used with (a key id, which reveals nothing
+        about the data): a ledger copied without its key, or given another key, would
+        silently stop recognising registered data, so it is refused instead."""
+        from privsynth.fingerprint import custodian_key, key_id
+
+        with self._connect() as conn:
+            stored = self._stored(conn, _KEY_ID)
+        key = custodian_key(self.path, create=stored is None)
+        if key is not None and stored is None:
+            with self._connect(write=True) as conn:
+                conn.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (_KEY_ID, key_id(key)))
+                stored = self._stored(conn, _KEY_ID)
+        if key is None or stored != key_id(key):
+            raise LedgerError(
+                f"the fingerprint key of ledger {self.path} is missing or is another key",
+                hint="restore its key file beside the ledger, or set PRIVSYNTH_FINGERPRINT_KEY "
+                "to the key it was used with",
+            )
         return key
+
+    @staticmethod
+    def _stored(conn: sqlite3.Connection, key: str) -> str | None:
+        row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
 
     def budget(self, dataset: str) -> Budget:
         """``dataset``'s budget, or the default one if none was set."""
@@ -341,22 +366,26 @@ class Ledger:
                 "datasets to be registered first",
                 hint=f"a custodian runs `privsynth budget set {dataset} --epsilon E`",
             )
+        known = not before.budget.is_default or conn.execute(_RUN_UNITS, (dataset,)).fetchone()
         unit = before.budget.privacy_unit
-        if unit is not None and privacy_unit != unit:
+        if known and privacy_unit != unit:
             raise BudgetExceededError(
-                f"refused: dataset {dataset!r} is accounted per {unit}; this run protects "
-                f"{_unit_text(privacy_unit)}",
-                hint=f"add --privacy-unit {unit}",
+                f"refused: dataset {dataset!r} is accounted {_unit_text(unit, 'per')}; this run "
+                f"protects {_unit_text(privacy_unit)}",
+                hint=f"add --privacy-unit {unit}"
+                if unit
+                else "drop --privacy-unit, or register "
+                "the data under a new dataset name accounted per person",
             )
         after = self._status(conn, dataset, [limit])
         if after.spent_epsilon > before.budget.epsilon * (1 + 1e-9):
             raise _refusal(dataset, before, limit)
         return after
 
-    @staticmethod
-    def _setting(conn: sqlite3.Connection, key: str) -> str:
-        row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return str(row[0]) if row is not None else SETTINGS[key]
+    @classmethod
+    def _setting(cls, conn: sqlite3.Connection, key: str) -> str:
+        stored = cls._stored(conn, key)
+        return stored if stored is not None else SETTINGS[key]
 
     def reserve(
         self,
@@ -494,8 +523,9 @@ def check_dataset_name(dataset: str) -> None:
         )
 
 
-def _unit_text(unit: str | None) -> str:
-    return "each row" if unit is None else f"each {unit}"
+def _unit_text(unit: str | None, word: str = "each") -> str:
+    """A unit as words: "each row", "per patient_id"."""
+    return f"{word} row" if unit is None else f"{word} {unit}"
 
 
 def _units_text(units: set[str | None]) -> str:

@@ -267,9 +267,11 @@ class NoiseSource:
         """An independent source for one purpose.
 
         Seeded, its stream depends only on the seed and ``label``: the noise of one
-        measurement never depends on how many draws other measurements made (e.g.
-        how many categories the data held), so seeded runs on two neighbouring
-        datasets share their noise, which is what neighbouring-dataset tests compare.
+        measurement never depends on how many draws other measurements made (e.g. a
+        category release earlier in the run that drew one value per category found),
+        so seeded runs on two neighbouring datasets share the noise of every
+        measurement whose size does not depend on the data, which is what the
+        neighbouring-dataset tests compare.
         Unseeded, it is the same OS CSPRNG."""
         if self._seed is None:
             return self

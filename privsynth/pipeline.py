@@ -392,7 +392,8 @@ class _Run:
         table, invalid = encode_columns(frame, codecs, self.rng)
         if config.quality_share > 0:
             self.progress("measuring data quality with DP")
-            counts = _quality_counts(read, len(frame), invalid, self.plan.unit)
+            nullable = frozenset(name for name, codec in codecs.items() if codec.nullable)
+            counts = _quality_counts(read, len(frame), invalid, nullable, self.plan.unit)
             self.quality = release_quality(
                 counts, self.mechanisms, rho * config.quality_share, source_name
             )
@@ -452,10 +453,10 @@ class _Run:
 
 
 def _quality_counts(
-    read: TableRead, rows: int, invalid: dict[str, int], unit: PrivacyUnit
+    read: TableRead, rows: int, invalid: dict[str, int], nullable: frozenset[str], unit: PrivacyUnit
 ) -> QualityCounts:
     """Left-out rows are counted only per row: under a privacy unit they cannot be
     attributed to a person, so their count has no bounded sensitivity."""
     if not unit.is_row:
-        return QualityCounts(rows, invalid)
-    return QualityCounts(rows, invalid, read.malformed_rows, read.undecodable_rows)
+        return QualityCounts(rows, invalid, nullable=nullable)
+    return QualityCounts(rows, invalid, read.malformed_rows, read.undecodable_rows, nullable)

@@ -42,6 +42,8 @@ class QualityCounts:
     malformed_rows: int = 0
     #: rows left out for bytes that are not UTF-8 (per-row runs only)
     undecodable_rows: int = 0
+    #: columns whose invalid cells become the missing category (the others are imputed)
+    nullable: frozenset[str] = frozenset()
 
     def vector(self) -> npt.NDArray[np.int64]:
         counts = [self.rows, self.malformed_rows, self.undecodable_rows, *self.invalid.values()]
@@ -85,7 +87,7 @@ def release(
     limit = release_threshold(released.sigma, FALSE_WARNING_RATE, count=0)
     _refuse_unreadable(report.rows, limit, released, source)
     report.warnings += _row_warnings(report, limit)
-    report.warnings += _column_warnings(report, limit)
+    report.warnings += _column_warnings(report, limit, counts.nullable)
     if debug_enabled():
         report.debug.append(_exact(counts))
     return report
@@ -122,8 +124,8 @@ def _row_warnings(report: QualityReport, limit: float) -> list[str]:
     found = []
     if noisy["rows"] <= limit:
         found.append(
-            f"the input has few or no rows: {_about(noisy['rows'], sigma)}; "
-            "at this ε the output is mostly noise"
+            f"the input has few rows for this ε and privacy unit: {_about(noisy['rows'], sigma)}; "
+            "the output is mostly noise"
         )
     reasons = {
         "malformed_rows": "had another number of fields than the header (quote fields "
@@ -137,11 +139,12 @@ def _row_warnings(report: QualityReport, limit: float) -> list[str]:
     return found
 
 
-def _column_warnings(report: QualityReport, limit: float) -> list[str]:
+def _column_warnings(report: QualityReport, limit: float, nullable: frozenset[str]) -> list[str]:
+    treated = {True: "modelled as missing", False: "imputed at random"}
     return [
-        f"column {name!r}: {_about(value, report.sigma)} values were missing, "
-        "unparseable or outside the declared domain and were treated as missing (fix: "
-        "declare their categories or bounds, or `nullable: true`, in the schema)"
+        f"column {name!r}: {_about(value, report.sigma)} values were missing, unparseable or "
+        f"outside the declared domain and were {treated[name in nullable]} (fix: declare "
+        "their categories or bounds, an `other_label`, or `nullable: true` in the schema)"
         for name, value in report.invalid.items()
         if value > limit
     ]

@@ -233,11 +233,17 @@ def schema_infer(
     ] = DEFAULT_MIN_COUNT,
 ) -> None:
     """Draft a schema from INPUT for review; every value read from the data is marked."""
-    from privsynth.io import read_table
+    from privsynth.io import read_rows
     from privsynth.schema import dump_schema
     from privsynth.schema.infer import infer_schema
 
-    drafted = infer_schema(read_table(input_path), min_count=min_count)
+    read = read_rows(input_path)  # the rows synthesize would use
+    if read.malformed_rows or read.undecodable_rows:
+        console.warn(
+            "rows with another number of fields than the header, or not UTF-8, were left "
+            "out of the draft (synthesize leaves them out too)"
+        )
+    drafted = infer_schema(read.frame, min_count=min_count)
     dump_schema(drafted, output)
     kinds: dict[str, int] = {}
     for spec in drafted.columns.values():

@@ -17,6 +17,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from privsynth.domain.codecs import parse_datetimes, parse_numbers
 from privsynth.schema.model import (
     CategoricalSpec,
     ColumnSpec,
@@ -64,10 +65,9 @@ def infer_column(name: str, values: pd.Series, min_count: int) -> ColumnSpec:
     # the kind and ``nullable`` are decided from the values from here on
     marks = frozenset({"kind", "nullable"})
     if present.empty:
-        return CategoricalSpec(
-            other_label=OTHER_LABEL, nullable=nullable, data_derived=marks | {"categories"}
-        )
-    numbers = pd.to_numeric(present, errors="coerce")
+        derived = marks | {"categories", "other_label"}
+        return CategoricalSpec(other_label=OTHER_LABEL, nullable=nullable, data_derived=derived)
+    numbers = pd.Series(parse_numbers(present), index=present.index)
     if numbers.notna().all():
         return _numeric(numbers, nullable, marks)
     text = present.astype(str)
@@ -75,7 +75,7 @@ def infer_column(name: str, values: pd.Series, min_count: int) -> ColumnSpec:
     # still the value read (and marked), as for every other kind decided from the values
     if text.str.split().str.len().mean() >= 5:
         return TextSpec(nullable=nullable, data_derived=marks)
-    dates = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    dates = parse_datetimes(text, None)
     if dates.notna().mean() >= 0.99:
         return _datetime(dates.dropna(), nullable, marks)
     if text.nunique() > 0.9 * len(text) and len(text) > 20:
@@ -84,8 +84,11 @@ def infer_column(name: str, values: pd.Series, min_count: int) -> ColumnSpec:
 
 
 def _numeric(numbers: pd.Series, nullable: bool, marks: frozenset[str]) -> NumericSpec:
-    integer = bool((numbers == np.round(numbers)).all())
-    low, high = float(numbers.min()), float(numbers.max())
+    finite = numbers[np.isfinite(numbers)]  # "inf" parses, but bounds it cannot be
+    if finite.empty:
+        finite = pd.Series([0.0])
+    integer = bool((finite == np.round(finite)).all())
+    low, high = float(finite.min()), float(finite.max())
     if low == high:
         high = low + 1.0
     return NumericSpec(
@@ -119,5 +122,6 @@ def _categorical(
         categories=frequent or None,
         other_label=OTHER_LABEL,
         nullable=nullable,
-        data_derived=marks | {"categories"},
+        # the label always comes with the kind, but the kind itself was read from the data
+        data_derived=marks | {"categories", "other_label"},
     )

@@ -76,7 +76,10 @@ def backup(source, target):
 
 def run_job(job):
     if job["copy"]:
-        shutil.copyfile(*job["copy"])
+        source, target = job["copy"]
+        shutil.copyfile(source, target)
+        if os.path.exists(source + ".key"):  # a ledger travels with its fingerprint key
+            shutil.copyfile(source + ".key", target + ".key")
     codes = []
     for index, step in enumerate(job["steps"]):
         if job["snapshot"] and index == len(job["steps"]) - 1:

@@ -25,6 +25,7 @@ from privsynth.accounting import costs as cost_of
 from privsynth.accounting.accountant import Spend
 from privsynth.accounting.rdp import rho_for_epsilon
 from privsynth.errors import BudgetExceededError, ConfigurationError, LedgerError
+from privsynth.fingerprint import KEY_ENV_VAR, key_path
 from privsynth.ledger import (
     DEFAULT_DELTA,
     DEFAULT_EPSILON,
@@ -233,9 +234,32 @@ def test_a_dataset_keeps_its_privacy_unit(ledger: Ledger) -> None:
     assert ledger.budget("claims").privacy_unit == "mid"
     with pytest.raises(BudgetExceededError):
         _reserve(ledger, "claims", "run-3", cost_of.zcdp(0.01))
-    # a per-row dataset accepts per-person runs: they protect each row too
+    # a per-row dataset refuses per-person runs too: one dataset, one unit
     _reserve(ledger, "rows", "run-4", cost_of.zcdp(0.01))
-    ledger.reserve("rows", "run-5", cost_of.zcdp(0.01), TARGET, "mst", {}, privacy_unit="mid")
+    with pytest.raises(BudgetExceededError, match="accounted per row"):
+        ledger.reserve("rows", "run-5", cost_of.zcdp(0.01), TARGET, "mst", {}, privacy_unit="m")
+    # raising a budget keeps the unit its runs protect
+    ledger.set_budget("claims", 20.0, DELTA)
+    assert ledger.budget("claims") == Budget(20.0, DELTA, privacy_unit="mid")
+
+
+def test_a_ledger_without_its_key_is_refused_not_silently_rekeyed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copied ledger whose key file stayed behind would otherwise get a fresh key and
+    stop recognising registered data under another name."""
+    monkeypatch.delenv(KEY_ENV_VAR, raising=False)
+    ledger = Ledger(tmp_path / "a" / "ledger.db")
+    key = ledger.fingerprint_key()
+    assert ledger.fingerprint_key() == key
+    moved = tmp_path / "b" / "ledger.db"
+    moved.parent.mkdir()
+    moved.write_bytes(ledger.path.read_bytes())
+    with pytest.raises(LedgerError, match="fingerprint key"):
+        Ledger(moved).fingerprint_key()
+    assert not key_path(moved).exists()
+    monkeypatch.setenv(KEY_ENV_VAR, key.hex())
+    assert Ledger(moved).fingerprint_key() == key  # the custodian supplies it
 
 
 def test_old_ledgers_gain_the_new_columns(tmp_path: Path) -> None:

@@ -143,22 +143,7 @@ CRAFTED = {
 #: not a neighbour: a file with 400 undeclared values, where the noisy count must show
 MANY_UNDECLARED = Crafted("many_undeclared", (_line(sex="Undisclosed"),) * 400, kept=400)
 #: what ``schema infer`` (not DP: a draft for review) gets wrong on one crafted record
-INFER_BUGS = {
-    **dict.fromkeys(
-        ("number_not_a_number", "number_nan"),
-        "schema infer: one non-numeric cell turns the drafted kind (marked data_derived) "
-        "from numeric to categorical, and the other_label that comes with it is not marked",
-    ),
-    "date_zoned": "schema infer crashes (exit 70, AttributeError in infer.py _datetime) "
-    "on a date column mixing zoned and unzoned values",
-    "number_inf": "schema infer crashes (exit 70, OverflowError in infer.py _numeric) on "
-    "'inf' in an integer column",
-    **dict.fromkeys(
-        ("extra_fields", "too_few_fields", "latin1_cell"),
-        "schema infer reads with io.read_table, which refuses a file with one malformed or "
-        "non-UTF-8 row (exit 2) where synthesize leaves the row out",
-    ),
-}
+INFER_BUGS: dict[str, str] = {}
 #: pairs in the default (fast) run; the others are marked slow
 FAST = {
     ("declared", "undeclared_category"),
