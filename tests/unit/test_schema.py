@@ -243,7 +243,7 @@ def test_infer_marks_kind_nullable_integer_and_granularity() -> None:
     day = drafted["day"]
     assert isinstance(day, DatetimeSpec) and day.granularity == "day"
     assert day.data_derived == {"kind", "nullable", "granularity", "min", "max"}
-    assert drafted["colour"].data_derived == {"kind", "nullable", "categories"}
+    assert drafted["colour"].data_derived == {"kind", "nullable", "categories", "other_label"}
     assert "count.kind" in drafted.data_derived_fields()
     assert "count.nullable" in drafted.data_derived_fields()
 
@@ -255,7 +255,9 @@ def test_drafted_categoricals_always_have_an_other_label(adult_frame: pd.DataFra
         categoricals = [s for s in drafted.columns.values() if isinstance(s, CategoricalSpec)]
         assert categoricals
         assert all(spec.other_label == OTHER_LABEL for spec in categoricals)
-        assert all("other_label" not in spec.data_derived for spec in categoricals)
+        # the label comes with every drafted categorical, but the kind that brings it was
+        # read from the data (one stray text cell turns a numeric column categorical)
+        assert all("other_label" in spec.data_derived for spec in categoricals)
 
 
 def test_all_rare_and_all_missing_columns_still_mark_what_was_read() -> None:
@@ -264,7 +266,7 @@ def test_all_rare_and_all_missing_columns_still_mark_what_was_read() -> None:
     for spec in (rare, missing):
         assert isinstance(spec, CategoricalSpec) and spec.categories is None
         assert spec.other_label == OTHER_LABEL
-        assert spec.data_derived == {"kind", "nullable", "categories"}
+        assert spec.data_derived == {"kind", "nullable", "categories", "other_label"}
     assert not rare.nullable and missing.nullable
 
 
@@ -363,4 +365,4 @@ def test_public_schema_omits_a_data_derived_kind(adult_frame: pd.DataFrame) -> N
     age = rendered["columns"]["age"]
     assert age["kind"] == omitted and age["min"] == omitted and age["nullable"] == omitted
     assert age["role"] == "quasi_identifier"  # from the header: public
-    assert rendered["columns"]["workclass"]["other_label"] == OTHER_LABEL
+    assert rendered["columns"]["workclass"]["other_label"] == omitted
