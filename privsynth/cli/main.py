@@ -314,6 +314,10 @@ def scrub(
         Path | None, typer.Option(help="JSON report path (default: OUTPUT.report.json)")
     ] = None,
     n_process: Annotated[int, typer.Option(help="worker processes for detection")] = 1,
+    mode: Annotated[
+        str,
+        typer.Option(help="precise, or high_recall: also mask every word not known to be safe"),
+    ] = "precise",
 ) -> None:
     """Detect and replace PII in a table or in free text; write a JSON report of counts."""
     from privsynth.pii.engine import DetectorConfig
@@ -325,6 +329,7 @@ def scrub(
         operator=operator, policy=policy, date_mode=date_mode,  # type: ignore[arg-type]
         detector=replace(detector, n_process=n_process),
         text_columns=tuple(text_column) if text_column else None, person_column=person_column,
+        mode=mode,
     )  # fmt: skip
     roles = _schema_roles(schema) if schema else None
     if output.exists() and input_path.exists() and output.resolve() == input_path.resolve():

@@ -23,11 +23,15 @@ from privsynth.pii import entities as E
 from privsynth.pii.columns import ColumnClass, classify_columns
 from privsynth.pii.detection import Detection
 from privsynth.pii.engine import DetectorConfig, PIIDetector
+from privsynth.pii.high_recall import unsafe_spans
 from privsynth.pii.operators import OPERATORS, apply_operator
 from privsynth.pii.safe_harbor import safe_harbor_column, safe_harbor_text
 from privsynth.pii.surrogates import SurrogateGenerator
 
 POLICIES = ("none", "hipaa-safe-harbor")
+#: ``precise``: what the detector names; ``high_recall``: also every word not known to be
+#: safe (privsynth.pii.high_recall), for HIPAA scrubbing of clinical notes
+MODES = ("precise", "high_recall")
 DateMode = Literal["year", "shift"]
 _GENERALISED = {E.US_ZIP_CODE: "zip", E.AGE: "age", E.DATE_TIME: "date"}
 
@@ -44,6 +48,8 @@ class ScrubConfig:
     text_columns: tuple[str, ...] | None = None
     #: column whose value identifies a person, for consistent per-person date shifts
     person_column: str | None = None
+    #: free-text detection: ``precise`` or ``high_recall`` (see MODES)
+    mode: str = "precise"
 
     def __post_init__(self) -> None:
         OPERATORS.get(self.operator)
@@ -53,6 +59,10 @@ class ScrubConfig:
             )
         if self.date_mode not in ("year", "shift"):
             raise ConfigurationError("date mode must be 'year' or 'shift'")
+        if self.mode not in MODES:
+            raise ConfigurationError(
+                f"unknown mode {self.mode!r}", hint=f"choose one of: {', '.join(MODES)}"
+            )
 
 
 @dataclass
@@ -112,9 +122,10 @@ class Scrubber:
         """Each text with its PII replaced; counts go to ``report`` under ``where``."""
         keys = iter(person_keys) if person_keys is not None else None
         for_output, for_detector = itertools.tee(_texts(texts))
-        for text, detections in zip(
-            for_output, self.detector.iter_analyze(for_detector), strict=True
-        ):
+        for text, found in zip(for_output, self.detector.iter_analyze(for_detector), strict=True):
+            detections = list(found)
+            if self.config.mode == "high_recall":
+                detections += unsafe_spans(text, detections)
             report.add(where, detections)
             person = next(keys) if keys is not None else None
             yield self._replace(text, detections, person, report)

@@ -1,0 +1,175 @@
+"""High-recall scrubbing: keep a word only when it is known to be safe.
+
+Recall is the safety property of a scrubber; the precise detector (Presidio, spaCy and
+our recognizers) finds what it can name, and misses what it has never seen: surnames
+outside any list, ward and hospital abbreviations, towns. In the spirit of philter, the
+high-recall mode inverts the question for free text: every word that is not known to
+be safe is masked, on top of the detector's findings. Safe words are
+
+* clinical vocabulary: words frequent in public transcriptions (mtsamples, CC0, built
+  by ``benchmarks/pii/build_vocabulary.py``) and common charting abbreviations;
+* common English (WordNet, shipped with spaCy), minus every first name and surname of
+  the name lexicon that is not also an everyday word, and minus countries and US states.
+
+Numbers are kept, except the shapes PHI takes in notes: month/day dates ("7/22",
+"10/3/19") and long digit runs or digit groups of telephones and pagers. The price is
+usability: misspellings and rare terms are masked too. Use it for HIPAA scrubbing of
+notes; the precise mode suits general text.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+from typing import Final
+
+from privsynth.pii.detection import Detection
+
+#: entity of a word masked because it is not known to be safe
+POSSIBLE_PHI: Final = "POSSIBLE_PHI"
+_WORD = re.compile(r"[A-Za-z][A-Za-z']*[A-Za-z]|[A-Za-z]{2}")
+_DATE = re.compile(
+    r"(?<![\d/])(?<!\d\.)(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]|[3-9]\d)"
+    r"(?:/(?:\d{2}|\d{4}))?(?![\d/])|(?<![\w'])'\d{2}\b"
+)
+#: words after which a name follows in notes ("dr green", "son rob", "NP grace", "wife, rose")
+_CUES: Final[frozenset[str]] = frozenset(
+    [
+        "dr",
+        "dr.",
+        "mr",
+        "mr.",
+        "mrs",
+        "mrs.",
+        "ms",
+        "ms.",
+        "miss",
+        "np",
+        "pa",
+        "md",
+        "rn",
+        "son",
+        "daughter",
+        "dtr",
+        "wife",
+        "husband",
+        "sister",
+        "brother",
+        "mother",
+        "father",
+        "mom",
+        "dad",
+        "niece",
+        "nephew",
+        "friend",
+        "grandson",
+        "granddaughter",
+    ]
+)
+_CUE_NAME = re.compile(
+    r"\b(?P<cue>[A-Za-z]+\.?)[,:]?\s+(?=(?P<name>[A-Za-z][A-Za-z'-]+))", re.IGNORECASE
+)
+#: words before which a name stands ("E. WELSH AWARE", "dr green aware")
+_AWARE = re.compile(r"\b(?P<name>[A-Za-z][A-Za-z'-]+)\s+(?:made\s+)?aware\b", re.IGNORECASE)
+_DIGITS = re.compile(r"(?<![\d.])\d{5,}(?![\d.])")
+_PHONE = re.compile(r"(?<!\d)\(?\d{3}\)?[\s./-]*\d{3}[\s./-]*\d{4}(?!\d)")
+
+
+def _data_words(name: str) -> set[str]:
+    text = resources.files("privsynth.pii").joinpath("data", name).read_text("utf-8")
+    return {w for line in text.splitlines() if not line.startswith("#") for w in line.split()}
+
+
+@functools.cache
+def safe_vocabulary() -> frozenset[str]:
+    """Lower-case words the high-recall mode keeps (see the module docstring)."""
+    from faker.providers.address.en_US import Provider as Address
+
+    from privsynth.pii.recognizers._lexicon import name_lexicon
+    from privsynth.pii.recognizers.gazetteer import COUNTRIES, english_words
+
+    lexicon = name_lexicon()
+    places = {c.casefold() for c in COUNTRIES} | {s.casefold() for s in Address.states}
+    english = {
+        w
+        for w in english_words()
+        if lexicon.is_common(w) or not (lexicon.is_first(w) or lexicon.is_last(w))
+    }
+    clinical = _data_words("clinical_vocabulary.txt") | _data_words("clinical_abbreviations.txt")
+    return frozenset((english | clinical | lexicon.common_words) - places)
+
+
+def _cued_names(text: str) -> list[tuple[int, int]]:
+    """Words that context marks as names even when they are English words: after a title
+    or kinship word, or before "aware" (any case; function words are never names)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    found = [
+        match.span("name")
+        for match in _CUE_NAME.finditer(text)
+        if match.group("cue").lower() in _CUES
+    ]
+    found += [match.span("name") for match in _AWARE.finditer(text)]
+    return [(a, b) for a, b in found if text[a:b].lower() not in STOP_WORDS | _NOT_NAMES]
+
+
+#: words that follow cues or precede "aware" in notes without being names
+_NOT_NAMES: Final[frozenset[str]] = frozenset(
+    [
+        "aware",
+        "made",
+        "team",
+        "staff",
+        "notified",
+        "paged",
+        "called",
+        "updated",
+        "present",
+        "here",
+        "visited",
+        "visiting",
+        "resident",
+        "fellow",
+        "attending",
+        "nurse",
+        "team's",
+        "family",
+        "patient",
+        "pt",
+        "pt's",
+        "at",
+        "bedside",
+    ]
+)
+
+
+def is_safe_word(word: str) -> bool:
+    """Whether ``word`` (any case; plural or possessive forms too) is known to be safe."""
+    key = word.lower().removesuffix("'s")
+    vocabulary = safe_vocabulary()
+    return key in vocabulary or (key.endswith("s") and key[:-1] in vocabulary)
+
+
+def unsafe_spans(text: str, found: list[Detection]) -> list[Detection]:
+    """Words not known to be safe, and date or phone shaped numbers, outside ``found``."""
+    covered = [(d.start, d.end) for d in found]
+
+    def outside(start: int, end: int) -> bool:
+        return all(end <= a or start >= b for a, b in covered)
+
+    spans = [
+        Detection(m.start(), m.end(), POSSIBLE_PHI, 0.5, "high_recall")
+        for m in _WORD.finditer(text)
+        if not is_safe_word(m.group(0)) and outside(m.start(), m.end())
+    ]
+    for start, end in _cued_names(text):
+        if outside(start, end) and all(end <= d.start or start >= d.end for d in spans):
+            spans.append(Detection(start, end, "PERSON", 0.5, "high_recall"))
+    for pattern, entity in ((_DATE, "DATE_TIME"), (_PHONE, "PHONE_NUMBER"), (_DIGITS, "ID")):
+        spans += [
+            Detection(m.start(), m.end(), entity, 0.5, "high_recall")
+            for m in pattern.finditer(text)
+            if outside(m.start(), m.end())
+        ]
+    return spans
