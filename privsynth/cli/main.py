@@ -315,9 +315,12 @@ def scrub(
     ] = None,
     n_process: Annotated[int, typer.Option(help="worker processes for detection")] = 1,
     mode: Annotated[
-        str,
-        typer.Option(help="precise, or high_recall: also mask every word not known to be safe"),
-    ] = "precise",
+        str | None,
+        typer.Option(
+            help="precise, or high_recall: also mask every word not known to be safe "
+            "(default: high_recall under hipaa-safe-harbor, else precise)"
+        ),
+    ] = None,
 ) -> None:
     """Detect and replace PII in a table or in free text; write a JSON report of counts."""
     from privsynth.pii.engine import DetectorConfig

@@ -48,8 +48,10 @@ class ScrubConfig:
     text_columns: tuple[str, ...] | None = None
     #: column whose value identifies a person, for consistent per-person date shifts
     person_column: str | None = None
-    #: free-text detection: ``precise`` or ``high_recall`` (see MODES)
-    mode: str = "precise"
+    #: free-text detection: ``precise`` or ``high_recall`` (see MODES); ``None`` picks
+    #: ``high_recall`` under the HIPAA Safe Harbor policy (measured on real nursing notes:
+    #: PHI recall 0.93 against 0.55) and ``precise`` otherwise
+    mode: str | None = None
 
     def __post_init__(self) -> None:
         OPERATORS.get(self.operator)
@@ -59,6 +61,9 @@ class ScrubConfig:
             )
         if self.date_mode not in ("year", "shift"):
             raise ConfigurationError("date mode must be 'year' or 'shift'")
+        if self.mode is None:
+            chosen = "high_recall" if self.policy == "hipaa-safe-harbor" else "precise"
+            object.__setattr__(self, "mode", chosen)
         if self.mode not in MODES:
             raise ConfigurationError(
                 f"unknown mode {self.mode!r}", hint=f"choose one of: {', '.join(MODES)}"
