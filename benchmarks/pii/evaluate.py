@@ -14,6 +14,9 @@ Systems:
   only when asked for, so the harness runs before that module exists.
 
 Metric definitions are in ``metrics.py``; data and label mappings in ``pii_data.py``.
+
+``--dataset clinical-real [options]`` hands over to ``clinical_real.py`` (real ICU nursing
+notes, leak-based recall; its own options and systems, see that module).
 """
 
 from __future__ import annotations
@@ -266,7 +269,12 @@ def environment() -> dict[str, Any]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description="Score PII detectors on benchmark sets.")
-    parser.add_argument("--dataset", choices=("presidio", "clinical"), default="presidio")
+    parser.add_argument(
+        "--dataset",
+        choices=("presidio", "clinical", "clinical-real"),
+        default="presidio",
+        help="clinical-real: see clinical_real.py --help",
+    )
     parser.add_argument(
         "--split",
         choices=("tune", "dev", "test", "all"),
@@ -281,8 +289,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def clinical_real_argv(argv: Sequence[str]) -> list[str] | None:
+    """The remaining options when ``--dataset clinical-real`` is asked for, else None."""
+    argv = list(argv)
+    for index, arg in enumerate(argv):
+        if arg == "--dataset=clinical-real":
+            return argv[:index] + argv[index + 1 :]
+        if arg == "--dataset" and argv[index + 1 : index + 2] == ["clinical-real"]:
+            return argv[:index] + argv[index + 2 :]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Evaluate the requested systems, print the table and write the JSON report."""
+    handover = clinical_real_argv(sys.argv[1:] if argv is None else argv)
+    if handover is not None:
+        import clinical_real
+
+        return clinical_real.main(handover)
     args = parse_args(argv)
     valid = {"presidio": ("tune", "test", "all"), "clinical": ("dev", "test", "all")}
     if args.split not in valid[args.dataset]:
