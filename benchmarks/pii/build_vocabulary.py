@@ -27,16 +27,21 @@ from privsynth.pii.recognizers._lexicon import name_lexicon
 
 TARGET = Path(__file__).resolve().parents[2] / "privsynth" / "pii" / "data"
 HEADER = (
-    "# Words of 2+ letters in >= {n} distinct mtsamples transcriptions (CC0, "
-    "kaggle.com/tboyle10/medicaltranscriptions via clinspacy), minus name-lexicon words.\n"
+    "# Words of 2+ letters written in lower case (or as short capitals) in >= {n} distinct\n"
+    "# mtsamples transcriptions (CC0, kaggle.com/tboyle10/medicaltranscriptions via clinspacy),\n"
+    "# minus name-lexicon words.\n"
     "# Built by benchmarks/pii/build_vocabulary.py; one lower-case word per line.\n"
 )
 
 
 def document_frequency(texts: pd.Series) -> collections.Counter[str]:
+    """In how many transcriptions each word is written in lower case, or in capitals
+    when short (an abbreviation). Words only ever written capitalised ("Baltimore",
+    "Denver" in "Denver Developmental") are proper nouns and are not counted."""
     counts: collections.Counter[str] = collections.Counter()
     for text in texts.dropna().drop_duplicates():
-        counts.update({w.lower() for w in re.findall(r"[A-Za-z]{2,}", str(text))})
+        words = re.findall(r"[A-Za-z]{2,}", str(text))
+        counts.update({w.lower() for w in words if w.islower() or (w.isupper() and len(w) <= 6)})
     return counts
 
 

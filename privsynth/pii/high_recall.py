@@ -99,10 +99,22 @@ def safe_vocabulary() -> frozenset[str]:
         for w in english_words()
         if lexicon.is_common(w) or not (lexicon.is_first(w) or lexicon.is_last(w))
     }
-    abbreviations = _data_words("clinical_abbreviations.txt")
-    clinical = _data_words("clinical_vocabulary.txt") | abbreviations
-    kept_places = lexicon.common_words | abbreviations  # "union", "ms" stay words
-    return frozenset((english | clinical | lexicon.common_words) - (places - kept_places))
+    clinical = _data_words("clinical_vocabulary.txt") | _data_words("clinical_abbreviations.txt")
+    # clinical words are written in lower case in transcriptions, so no place name is one
+    # unless it is an ordinary word there too ("normal", "mobile", "reading")
+    return frozenset((english - places) | clinical | lexicon.common_words)
+
+
+def clinical_vocabulary() -> frozenset[str]:
+    """The clinical part of the safe vocabulary (transcription words, abbreviations)."""
+    return _clinical()
+
+
+@functools.cache
+def _clinical() -> frozenset[str]:
+    return frozenset(
+        _data_words("clinical_vocabulary.txt") | _data_words("clinical_abbreviations.txt")
+    )
 
 
 @functools.cache
@@ -176,11 +188,74 @@ _NOT_NAMES: Final[frozenset[str]] = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=200_000)
 def is_safe_word(word: str) -> bool:
-    """Whether ``word`` (any case; plural or possessive forms too) is known to be safe."""
+    """Whether ``word`` (any case) is known to be safe: itself, an inflection of a safe
+    word ("trending", "dampened", "cultures", "pt's"), or a long word one typing error
+    away from a long safe word ("recieved", "extremeties") that is no known name."""
     key = word.lower().removesuffix("'s")
     vocabulary = safe_vocabulary()
-    return key in vocabulary or (key.endswith("s") and key[:-1] in vocabulary)
+    if key in vocabulary or any(stem in vocabulary for stem in _stems(key)):
+        return True
+    return len(key) >= _MIN_TYPO_LENGTH and not _is_name(key) and _one_typo_away(key)
+
+
+_MIN_TYPO_LENGTH = 7
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _stems(word: str) -> list[str]:
+    """Candidate base forms of an English inflection (no dictionary of its own)."""
+    stems = []
+    for suffix, endings in (
+        ("ies", ("y",)), ("es", ("", "e")), ("s", ("",)), ("ing", ("", "e")),
+        ("ed", ("", "e")), ("ly", ("",)), ("er", ("", "e")), ("est", ("", "e")),
+    ):  # fmt: skip
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            stems += [base + ending for ending in endings]
+            if len(base) >= 4 and base[-1] == base[-2]:
+                stems.append(base[:-1])  # "stopped" -> "stop"
+    return stems
+
+
+def _is_name(word: str) -> bool:
+    from privsynth.pii.recognizers._lexicon import name_lexicon
+
+    lexicon = name_lexicon()
+    return lexicon.is_first(word) or lexicon.is_last(word)
+
+
+def _one_typo_away(word: str) -> bool:
+    """Whether one deletion, insertion, substitution or transposition makes ``word`` a
+    safe word of 7+ letters (Damerau-Levenshtein distance 1)."""
+    vocabulary = safe_vocabulary()
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    candidates = {a + b[1:] for a, b in splits if b}
+    candidates |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    candidates |= {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    candidates |= {a + c + b for a, b in splits for c in _LETTERS}
+    return any(len(c) >= _MIN_TYPO_LENGTH and c in vocabulary for c in candidates - {word})
+
+
+#: detector entities that are words (names, places, groups), not number patterns
+_WORD_ENTITIES: Final[frozenset[str]] = frozenset(
+    {"PERSON", "ORGANIZATION", "LOCATION", "FACILITY", "NRP", "OCCUPATION"}
+)
+
+
+def high_recall_detections(text: str, found: list[Detection]) -> list[Detection]:
+    """The detector's findings, less names and places made only of clinical words (the
+    precise detector mistakes ALL-CAPS headings such as "NEURO:" or "FOLEY" for names),
+    plus every span :func:`unsafe_spans` masks."""
+    clinical = clinical_vocabulary()
+
+    def clinical_only(d: Detection) -> bool:
+        words = _WORD.findall(text[d.start : d.end])
+        return bool(words) and all(w.lower() in clinical for w in words)
+
+    kept = [d for d in found if not (d.entity_type in _WORD_ENTITIES and clinical_only(d))]
+    return kept + unsafe_spans(text, kept)
 
 
 def unsafe_spans(text: str, found: list[Detection]) -> list[Detection]:

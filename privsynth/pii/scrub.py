@@ -23,7 +23,7 @@ from privsynth.pii import entities as E
 from privsynth.pii.columns import ColumnClass, classify_columns
 from privsynth.pii.detection import Detection
 from privsynth.pii.engine import DetectorConfig, PIIDetector
-from privsynth.pii.high_recall import unsafe_spans
+from privsynth.pii.high_recall import high_recall_detections
 from privsynth.pii.operators import OPERATORS, apply_operator
 from privsynth.pii.safe_harbor import safe_harbor_column, safe_harbor_text
 from privsynth.pii.surrogates import SurrogateGenerator
@@ -130,7 +130,7 @@ class Scrubber:
         for text, found in zip(for_output, self.detector.iter_analyze(for_detector), strict=True):
             detections = list(found)
             if self.config.mode == "high_recall":
-                detections += unsafe_spans(text, detections)
+                detections = high_recall_detections(text, detections)
             report.add(where, detections)
             person = next(keys) if keys is not None else None
             yield self._replace(text, detections, person, report)

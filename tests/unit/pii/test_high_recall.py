@@ -60,6 +60,18 @@ def test_towns_are_places_even_when_they_are_words(scrubber: Scrubber) -> None:
     assert "lives" in out and "lasix" in out
 
 
+def test_inflections_and_typing_errors_of_safe_words_are_safe() -> None:
+    for word in ("trending", "dampened", "draining", "stopped", "recieved", "extremeties"):
+        assert is_safe_word(word), word
+    for word in ("Kargas", "Emperatrice", "Cucchiara"):  # names: no English neighbour
+        assert not is_safe_word(word), word
+
+
+def test_clinical_headings_mistaken_for_names_are_kept(scrubber: Scrubber) -> None:
+    out = _scrub(scrubber, "NEURO: ALERT. RESP: LS CLEAR. FOLEY DRAINING CLEAR URINE.")
+    assert "NEURO" in out and "FOLEY" in out and "RESP" in out
+
+
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="mode"):
         ScrubConfig(mode="paranoid")
