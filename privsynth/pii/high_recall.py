@@ -22,6 +22,7 @@ notes; the precise mode suits general text.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from importlib import resources
 from typing import Final
@@ -72,6 +73,15 @@ _CUES: Final[frozenset[str]] = frozenset(
 _CUE_NAME = re.compile(
     r"\b(?P<cue>[A-Za-z]+\.?)[,:]?\s+(?=(?P<name>[A-Za-z][A-Za-z'-]+))", re.IGNORECASE
 )
+#: the words before these name a facility ("Holy Cross Hospital", "sacred heart hosp")
+_FACILITY = re.compile(
+    r"\b(?P<name>(?:[A-Za-z][A-Za-z'-]*\s+){1,2})(?:hospital|hosp|medical\s+center|"
+    r"med\s+center|health|campus|clinic|rehab|nursing\s+home)\b",
+    re.IGNORECASE,
+)
+#: an initial, then a surname ("E. WELSH", "B. Kargas")
+_INITIAL = re.compile(r"(?<![A-Za-z])[A-Z]\.\s*(?=(?P<name>[A-Za-z][A-Za-z'-]+))")
+_YEAR = re.compile(r"(?<![\d.,/])(?:19|20)\d{2}(?![\d.,]|\s*(?:ml|cc|mg|mcg|kcal|units?)\b)")
 #: words before which a name stands ("E. WELSH AWARE", "dr green aware")
 _AWARE = re.compile(r"\b(?P<name>[A-Za-z][A-Za-z'-]+)\s+(?:made\s+)?aware\b", re.IGNORECASE)
 _DIGITS = re.compile(r"(?<![\d.])\d{5,}(?![\d.])")
@@ -155,7 +165,41 @@ def _cued_names(text: str) -> list[tuple[int, int]]:
         if match.group("cue").lower() in _CUES
     ]
     found += [match.span("name") for match in _AWARE.finditer(text)]
-    return [(a, b) for a, b in found if text[a:b].lower() not in STOP_WORDS | _NOT_NAMES]
+    found += [match.span("name") for match in _INITIAL.finditer(text)]
+    found += _facility_words(text) + _names_beside_first_names(text)
+    clinical = clinical_vocabulary()
+    return [
+        (a, b)
+        for a, b in found
+        if (word := text[a:b].lower()) not in STOP_WORDS | _NOT_NAMES
+        and not (word in clinical and not _is_name(word))  # "E. COLI", "general hospital"
+    ]
+
+
+def _facility_words(text: str) -> list[tuple[int, int]]:
+    """Each word of the one or two words before a facility keyword."""
+    return [
+        word.span()
+        for match in _FACILITY.finditer(text)
+        for word in _WORD.finditer(text, match.start("name"), match.end("name"))
+    ]
+
+
+def _names_beside_first_names(text: str) -> list[tuple[int, int]]:
+    """A known first name next to an unknown word or a surname is a name, both words
+    ("grace dudak", "DICK CUCCHIARA", "Frances Baker"), even when they are words."""
+    from privsynth.pii.recognizers._lexicon import name_lexicon
+
+    lexicon = name_lexicon()
+    words = list(_WORD.finditer(text))
+    found = []
+    for first, second in itertools.pairwise(words):
+        if text[first.end() : second.start()].strip() or not lexicon.is_first(first.group(0)):
+            continue
+        other = second.group(0)
+        if (lexicon.is_last(other) and not lexicon.is_common(other)) or not is_safe_word(other):
+            found += [first.span(), second.span()]
+    return found
 
 
 #: words that follow cues or precede "aware" in notes without being names
@@ -274,7 +318,8 @@ def unsafe_spans(text: str, found: list[Detection]) -> list[Detection]:
         for start, end in cued:
             if outside(start, end) and all(end <= d.start or start >= d.end for d in spans):
                 spans.append(Detection(start, end, entity, 0.5, "high_recall"))
-    for pattern, entity in ((_DATE, "DATE_TIME"), (_PHONE, "PHONE_NUMBER"), (_DIGITS, "ID")):
+    patterns = ((_DATE, "DATE_TIME"), (_YEAR, "DATE_TIME"), (_PHONE, "PHONE_NUMBER"))
+    for pattern, entity in (*patterns, (_DIGITS, "ID")):
         spans += [
             Detection(m.start(), m.end(), entity, 0.5, "high_recall")
             for m in pattern.finditer(text)

@@ -72,6 +72,19 @@ def test_clinical_headings_mistaken_for_names_are_kept(scrubber: Scrubber) -> No
     assert "NEURO" in out and "FOLEY" in out and "RESP" in out
 
 
+def test_facilities_initials_and_first_names_mark_english_words_as_names(
+    scrubber: Scrubber,
+) -> None:
+    out = _scrub(
+        scrubber,
+        "TRANSFERRED FROM HOLY CROSS HOSPITAL IN 1998. E. WELSH AWARE. grace dudak here. "
+        "CX GREW E. COLI.",
+    )
+    for phi in ("HOLY", "CROSS", "1998", "WELSH", "grace", "dudak"):
+        assert phi not in out, phi
+    assert "COLI" in out  # a clinical word after an initial is no name
+
+
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="mode"):
         ScrubConfig(mode="paranoid")
