@@ -166,14 +166,15 @@ def _cued_names(text: str) -> list[tuple[int, int]]:
     ]
     found += [match.span("name") for match in _AWARE.finditer(text)]
     found += [match.span("name") for match in _INITIAL.finditer(text)]
-    found += _facility_words(text) + _names_beside_first_names(text)
+    found += _names_beside_first_names(text)
     clinical = clinical_vocabulary()
-    return [
+    names = [
         (a, b)
         for a, b in found
         if (word := text[a:b].lower()) not in STOP_WORDS | _NOT_NAMES
-        and not (word in clinical and not _is_name(word))  # "E. COLI", "general hospital"
-    ]
+        and not (word in clinical and not _is_name(word))  # "E. COLI"
+    ]  # facility names are often clinical words: "Sacred Heart", "General Hospital"
+    return names + [(a, b) for a, b in _facility_words(text) if text[a:b].lower() not in STOP_WORDS]
 
 
 def _facility_words(text: str) -> list[tuple[int, int]]:
@@ -299,7 +300,24 @@ def high_recall_detections(text: str, found: list[Detection]) -> list[Detection]
         return bool(words) and all(w.lower() in clinical for w in words)
 
     kept = [d for d in found if not (d.entity_type in _WORD_ENTITIES and clinical_only(d))]
-    return kept + unsafe_spans(text, kept)
+    return _union(kept + unsafe_spans(text, kept))
+
+
+def _union(detections: list[Detection]) -> list[Detection]:
+    """Overlapping detections merged into one span covering them all (typed as the most
+    confident): masking must cover every character any of them covers, where the
+    operators' overlap resolution would keep only one."""
+    merged: list[Detection] = []
+    for d in sorted(detections, key=lambda d: (d.start, -d.end)):
+        if merged and d.start < merged[-1].end:
+            last = merged[-1]
+            best = last if last.score >= d.score else d
+            merged[-1] = Detection(
+                last.start, max(last.end, d.end), best.entity_type, best.score, best.recognizer
+            )
+        else:
+            merged.append(d)
+    return merged
 
 
 def unsafe_spans(text: str, found: list[Detection]) -> list[Detection]:
@@ -323,6 +341,5 @@ def unsafe_spans(text: str, found: list[Detection]) -> list[Detection]:
         spans += [
             Detection(m.start(), m.end(), entity, 0.5, "high_recall")
             for m in pattern.finditer(text)
-            if outside(m.start(), m.end())
         ]
     return spans
