@@ -88,3 +88,25 @@ def test_facilities_initials_and_first_names_mark_english_words_as_names(
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="mode"):
         ScrubConfig(mode="paranoid")
+
+
+def _seconds(scrubber: Scrubber, text: str) -> float:
+    import time
+
+    best = float("inf")
+    for _ in range(2):
+        started = time.perf_counter()
+        _scrub(scrubber, text)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def test_long_unpunctuated_all_caps_notes_scrub_in_linear_time(scrubber: Scrubber) -> None:
+    """philter's salutation patterns backtrack for minutes on such notes; every pattern
+    here must stay linear: four times the text may take at most about four times as long
+    (8x allows for noise on a shared machine; quadratic behaviour gives 16x)."""
+    words = "PT SEEN BY DR GREEN WIFE MARY AWARE SATS STABLE CONT LEVO GTT NO CHANGE "
+    short = words * 150
+    long = words * 600
+    _scrub(scrubber, short)  # warm up
+    assert _seconds(scrubber, long) < 8 * _seconds(scrubber, short) + 0.5
