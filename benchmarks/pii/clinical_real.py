@@ -32,7 +32,8 @@ Reproduce the result files (from the repository root)::
         --out benchmarks/pii/results/clinical_real_lower.json
 
 Any one row: the same command with ``--systems <that system>``. Also reachable as
-``benchmarks/pii/evaluate.py --dataset clinical-real [these options]``.
+``benchmarks/pii/evaluate.py --dataset clinical-real [these options]``. Metric self-checks:
+``.venv/bin/python -m doctest benchmarks/pii/clinical_real_metric.py``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,14 @@ PRIVSYNTH_POLICIES = {"privsynth": "none", "privsynth-safe-harbor": "hipaa-safe-
 SYSTEMS = ("vanilla", *PRIVSYNTH_POLICIES, "philter")
 DEFAULT_SYSTEMS = "vanilla,privsynth,privsynth-safe-harbor"
 SHORT = {"RelativeProxyName": "RelProxyName"}
+
+
+@dataclass(frozen=True)
+class System:
+    """A ready scrubber and the settings it runs with (recorded in the results)."""
+
+    scrub: Scrub
+    settings: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -112,16 +121,16 @@ def tag_spans(text: str, results: Sequence[Any]) -> str:
     return "".join([*pieces, text[position:]])
 
 
-def vanilla_scrub() -> Scrub:
+def vanilla_scrub() -> System:
     """Presidio one text at a time (``presidio_engine`` of evaluate.py)."""
-    from evaluate import presidio_engine
+    from evaluate import SPACY_MODEL, presidio_engine
 
     engine = presidio_engine()
 
     def scrub(texts: Sequence[str]) -> list[str]:
         return [tag_spans(text, engine.analyze(text=text, language="en")) for text in texts]
 
-    return scrub
+    return System(scrub, {"engine": "AnalyzerEngine", "model": SPACY_MODEL})
 
 
 # ------------------------------------------------------------------ privsynth
@@ -174,7 +183,7 @@ def split_options(
     return scrub_kwargs, detector_kwargs
 
 
-def privsynth_scrub(policy: str, options: dict[str, str]) -> Scrub:
+def privsynth_scrub(policy: str, options: dict[str, str]) -> System:
     """privsynth's text scrubber with the tag operator (imported only when asked for)."""
     from evaluate import offline_presidio
 
@@ -196,10 +205,19 @@ def privsynth_scrub(policy: str, options: dict[str, str]) -> Scrub:
     def scrub(texts: Sequence[str]) -> list[str]:
         return list(scrubber.scrub_texts(texts, ScrubReport(config.policy, config.operator)))
 
-    return scrub
+    return System(scrub, {**_scalars(config), **_scalars(config.detector)})
 
 
-def make_scrub(spec: SystemSpec) -> Scrub:
+def _scalars(config: Any) -> dict[str, Any]:
+    """A config dataclass's scalar fields (its resolved settings, e.g. the default mode)."""
+    return {
+        f.name: getattr(config, f.name)
+        for f in dataclasses.fields(config)
+        if isinstance(getattr(config, f.name), str | int | float | bool)
+    }
+
+
+def make_scrub(spec: SystemSpec) -> System:
     """The scrub function of a (non-philter) system."""
     if spec.base == "vanilla":
         return vanilla_scrub()
@@ -276,9 +294,10 @@ def run_system(
         outputs, extra = philter_outputs(notes, case)
         seconds = extra["seconds"]
     else:
-        outputs, timings = timed_scrub(make_scrub(spec), [n.text for n in notes], repeat)
+        system = make_scrub(spec)
+        outputs, timings = timed_scrub(system.scrub, [n.text for n in notes], repeat)
         seconds = statistics.median(timings)
-        extra = {"timings": timings, "seconds": seconds, "options": spec.options}
+        extra = {"timings": timings, "seconds": seconds, "settings": system.settings}
     tally, scores = score_all(notes, outputs)
     report = tally.report()
     report["chars_per_second"] = characters / seconds if seconds else None

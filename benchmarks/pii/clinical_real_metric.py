@@ -93,6 +93,11 @@ def token_occurrences(text: str, wanted: Target) -> list[tuple[int, int]]:
 
     Overlapping occurrences are found too, by searching again one character after each
     match start.
+
+    >>> token_occurrences("Smith smith-SMITH Smithson x_smith", Target("smith"))
+    [(0, 5), (6, 11), (12, 17), (29, 34)]
+    >>> token_occurrences("Smithson", Target("smith", right=False))
+    [(0, 5)]
     """
     pattern, found, position = token_pattern(wanted), [], 0
     while (match := pattern.search(text, position)) is not None:
@@ -133,7 +138,11 @@ def clean_output(scrubbed: str) -> str:
 
 
 def words(text: str) -> Counter[str]:
-    """Multiset of case-folded words of 3+ letters."""
+    """Multiset of case-folded words of 3+ letters.
+
+    >>> sorted(words("Pt on 5peep, PT ok; pt-NOTE").items())
+    [('note', 1), ('peep', 1)]
+    """
     return Counter(_WORD.findall(text.casefold()))
 
 
@@ -166,7 +175,16 @@ class NoteScore:
 
 
 def score_note(text: str, spans: Sequence[Span], scrubbed: str) -> NoteScore:
-    """Leaks and kept words of one scrubbed note against its gold spans."""
+    """Leaks and kept words of one scrubbed note against its gold spans.
+
+    >>> from types import SimpleNamespace as S
+    >>> gold = [S(start=3, end=8, entity_type="HCPName", text="Smith")]
+    >>> score = score_note("Dr Smith saw pt", gold, "Dr <PERSON> saw pt")
+    >>> score.leaked, score.words_kept, score.words_total
+    (Counter(), 1, 1)
+    >>> score_note("Dr Smith saw pt", gold, "Dr SMITH saw pt").leaked
+    Counter({'HCPName': 1})
+    """
     output = clean_output(scrubbed)
     inside = gold_mask(len(text), spans)
     score = NoteScore()
