@@ -24,6 +24,7 @@ Textual rules chosen here:
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -167,21 +168,35 @@ def generalize_age(value: int | float | str) -> int | float | str:
 
 
 def _year_of(found: DateMatch) -> str:
-    """The year of one found date; ``[DATE]`` without a year or for impossible dates."""
+    """The year of one found date; ``[DATE]`` without a year, for impossible dates, and
+    for years more than 89 years ago, which may reveal an age over 89 (a birth year)."""
     if found.year is None or (found.month is not None and found.anchor() is None):
+        return DATE_TAG
+    if found.year < datetime.date.today().year - 89:
         return DATE_TAG
     return str(found.year)
 
 
+#: what is left of a date once its parsed parts are replaced: a digit or a month name
+#: ("march of" in "march of 2022", where only the year parsed)
+_DATE_REMNANT: Final = re.compile(
+    r"\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.IGNORECASE
+)
+
+
 def generalize_date(text: str) -> str:
     """Each date in ``text`` -> its year (Safe Harbor keeps years only); "[DATE]" for
-    dates without a year and for text in which no date parses."""
+    dates without a year and for text in which no date parses. When a part of a date
+    did not parse (a month name beside a parsed year), only the years are kept."""
     dates = find_dates(text)
     if not dates:
         return DATE_TAG
-    for found in reversed(dates):
-        text = text[: found.start] + _year_of(found) + text[found.end :]
-    return text
+    years = [_year_of(found) for found in dates]
+    rest = text
+    for found, year in zip(reversed(dates), reversed(years), strict=True):
+        text = text[: found.start] + year + text[found.end :]
+        rest = rest[: found.start] + rest[found.end :]
+    return " ".join(years) if _DATE_REMNANT.search(rest) else text
 
 
 def _replace_identifier(
