@@ -108,10 +108,20 @@ def test_ages_over_89_never_survive(age: int) -> None:
         ("2/30/2019", "[DATE]"),
         ("last Tuesday", "[DATE]"),
         ("from 3/4/2020 to 3/9/2021", "from 2020 to 2021"),
+        ("march of 2022", "2022"),  # the month did not parse: it must not survive
+        ("in may of '19", "[DATE]"),
     ],
 )
 def test_dates_reduce_to_the_year(value: str, expected: str) -> None:
     assert generalize_date(value) == expected
+
+
+def test_years_that_may_reveal_an_age_over_89_are_removed() -> None:
+    import datetime
+
+    this_year = datetime.date.today().year
+    assert generalize_date(f"born {this_year - 95}") == "born [DATE]"
+    assert generalize_date(f"3/4/{this_year - 89}") == str(this_year - 89)
 
 
 @pytest.mark.parametrize(
