@@ -129,7 +129,7 @@ def classify_values(
     cells = (
         present.sample(min(sample, len(present)), random_state=0).tolist() if len(present) else []
     )
-    if cells and sum(len(c.split()) for c in cells) / len(cells) >= 8:
+    if is_free_text(cells):
         return ColumnClass(column, "free_text", None, "values are long free text")
     counts = Counter(
         _dominant_entity(cell, detection)
@@ -144,6 +144,15 @@ def classify_values(
                 column, role, entity, f"{hits}/{len(cells)} sampled values are {entity}"
             )
     return ColumnClass(column, "other", None, "no identifying header or values")
+
+
+#: values of free text hold this many words on average (labels and codes hold one to three)
+FREE_TEXT_WORDS = 8
+
+
+def is_free_text(cells: Sequence[str]) -> bool:
+    """Whether these values read as free text rather than labels or codes."""
+    return bool(cells) and sum(len(c.split()) for c in cells) / len(cells) >= FREE_TEXT_WORDS
 
 
 _QUASI = frozenset({E.DATE_TIME, E.AGE, E.US_ZIP_CODE, E.LOCATION, E.NRP, E.ORGANIZATION})

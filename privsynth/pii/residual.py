@@ -1,14 +1,20 @@
 """Residual PII scan: what a detector still finds in an output (synthetic or scrubbed).
 
-Only the HIPAA identifier types are counted, and places HIPAA lets through (US states,
-countries) are not. Hits inside values that were public by construction (a declared
-category list, or categories released with DP) are counted apart: they are not leaks,
-but a reviewer should know they look like PII. Distinct values are scanned once and
-weighted by frequency, so large tables scan in seconds. No values are kept.
+Columns of free text are scanned as the scrubber scans text (:class:`TextDetector`, high
+recall by default: names cued by context, places, dates and phones in the shapes of
+clinical notes), the others with the precise detector (a category label the safe
+vocabulary does not know is no finding). Only the HIPAA identifier types are counted
+(a word merely not known to be safe is not), and neither places HIPAA lets through (US
+states, countries) nor bare years are. Hits inside values that were public by
+construction (a declared category list, or categories released with DP) are counted
+apart: they are not leaks, but a reviewer should know they look like PII. Distinct values
+are scanned once and weighted by frequency, so large tables scan in seconds. No values
+are kept.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,10 +22,12 @@ from typing import Any
 
 import pandas as pd
 
+from privsynth.pii.columns import is_free_text
 from privsynth.pii.detection import Detection
 from privsynth.pii.engine import PIIDetector
-from privsynth.pii.entities import HIPAA_IDENTIFIER, LOCATION
+from privsynth.pii.entities import DATE_TIME, HIPAA_IDENTIFIER, LOCATION
 from privsynth.pii.safe_harbor import is_allowed_location
+from privsynth.pii.text_detection import TextDetector
 
 #: at most this many distinct values are scanned per column (the most frequent)
 MAX_DISTINCT = 2000
@@ -57,16 +65,20 @@ def _nonempty(counts: Mapping[str, Counter[str]]) -> dict[str, dict[str, int]]:
     return {column: dict(sorted(c.items())) for column, c in counts.items() if c}
 
 
+_YEAR_ONLY = re.compile(r"\s*(?:19|20)\d{2}\s*")
+
+
 def _identifiers(text: str, detections: Sequence[Detection]) -> set[str]:
     kinds = set()
     for detection in detections:
-        if detection.entity_type not in HIPAA_IDENTIFIER:
+        kind, found = detection.entity_type, text[detection.start : detection.end]
+        if kind not in HIPAA_IDENTIFIER:
             continue
-        if detection.entity_type == LOCATION and is_allowed_location(
-            text[detection.start : detection.end]
-        ):
+        if kind == LOCATION and is_allowed_location(found):
             continue
-        kinds.add(detection.entity_type)
+        if kind == DATE_TIME and _YEAR_ONLY.fullmatch(found):
+            continue  # Safe Harbor keeps years
+        kinds.add(kind)
     return kinds
 
 
@@ -74,9 +86,11 @@ def residual_scan(
     data: pd.DataFrame | Sequence[str],
     detector: PIIDetector | None = None,
     public_values: Mapping[str, frozenset[str]] | None = None,
+    text_mode: str = "high_recall",
 ) -> ResidualReport:
-    """Scan every text-valued column of ``data`` (or a list of texts)."""
+    """Scan every text-valued column of ``data`` (or a list of texts, as free text)."""
     detector = detector or PIIDetector()
+    text_detector = TextDetector(text_mode, detector.config)
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame({"text": list(data)})
     report = ResidualReport()
     for column in frame.columns:
@@ -87,9 +101,11 @@ def residual_scan(
         report.cells += int(frequencies.sum())
         public = (public_values or {}).get(str(column), frozenset())
         texts = [str(v) for v in frequencies.index]
+        free_text = not isinstance(data, pd.DataFrame) or is_free_text(texts)
         found, found_public = Counter[str](), Counter[str]()
+        scanner = text_detector if free_text else detector
         for text, count, detections in zip(
-            texts, frequencies, detector.analyze_batch(texts), strict=True
+            texts, frequencies, scanner.analyze_batch(texts), strict=True
         ):
             target = found_public if text in public else found
             for entity in _identifiers(text, detections):

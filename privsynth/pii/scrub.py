@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
@@ -23,15 +23,12 @@ from privsynth.pii import entities as E
 from privsynth.pii.columns import ColumnClass, classify_columns
 from privsynth.pii.detection import Detection
 from privsynth.pii.engine import DetectorConfig, PIIDetector
-from privsynth.pii.high_recall import high_recall_detections
 from privsynth.pii.operators import OPERATORS, apply_operator
 from privsynth.pii.safe_harbor import safe_harbor_column, safe_harbor_text
 from privsynth.pii.surrogates import SurrogateGenerator
+from privsynth.pii.text_detection import TextDetector, check_mode
 
 POLICIES = ("none", "hipaa-safe-harbor")
-#: ``precise``: what the detector names; ``high_recall``: also every word not known to be
-#: safe (privsynth.pii.high_recall), for HIPAA scrubbing of clinical notes
-MODES = ("precise", "high_recall")
 DateMode = Literal["year", "shift"]
 _GENERALISED = {E.US_ZIP_CODE: "zip", E.AGE: "age", E.DATE_TIME: "date"}
 
@@ -48,9 +45,9 @@ class ScrubConfig:
     text_columns: tuple[str, ...] | None = None
     #: column whose value identifies a person, for consistent per-person date shifts
     person_column: str | None = None
-    #: free-text detection: ``precise`` or ``high_recall`` (see MODES); ``None`` picks
-    #: ``high_recall`` under the HIPAA Safe Harbor policy (measured on real nursing notes:
-    #: PHI recall 0.93 against 0.55) and ``precise`` otherwise
+    #: free-text detection: ``precise`` or ``high_recall`` (text_detection.MODES); ``None``
+    #: picks ``high_recall`` under the HIPAA Safe Harbor policy (measured on real nursing
+    #: notes: PHI recall 0.98 against 0.56, docs/benchmarks.md) and ``precise`` otherwise
     mode: str | None = None
 
     def __post_init__(self) -> None:
@@ -64,10 +61,7 @@ class ScrubConfig:
         if self.mode is None:
             chosen = "high_recall" if self.policy == "hipaa-safe-harbor" else "precise"
             object.__setattr__(self, "mode", chosen)
-        if self.mode not in MODES:
-            raise ConfigurationError(
-                f"unknown mode {self.mode!r}", hint=f"choose one of: {', '.join(MODES)}"
-            )
+        check_mode(str(self.mode))
 
 
 @dataclass
@@ -114,11 +108,8 @@ class Scrubber:
         self.config = config
         #: for columns (names, places: the model's context matters there)
         self.detector = PIIDetector(config.detector)
-        #: for free text: the high-recall mode needs no statistical NER (measured on real
-        #: nursing notes: recall and words kept within 0.01, three times the speed)
-        self.text_detector = self.detector
-        if config.detector.ner is None and config.mode == "high_recall":
-            self.text_detector = PIIDetector(replace(config.detector, ner=False))
+        #: for free text, in the configured mode (the residual scan uses the same)
+        self.text_detector = TextDetector(str(config.mode), config.detector)
         if surrogates is None and config.operator == "surrogate":
             surrogates = SurrogateGenerator.from_env_or_ephemeral()
         self.surrogates = surrogates
@@ -133,12 +124,9 @@ class Scrubber:
         """Each text with its PII replaced; counts go to ``report`` under ``where``."""
         keys = iter(person_keys) if person_keys is not None else None
         for_output, for_detector = itertools.tee(_texts(texts))
-        for text, found in zip(
+        for text, detections in zip(
             for_output, self.text_detector.iter_analyze(for_detector), strict=True
         ):
-            detections = list(found)
-            if self.config.mode == "high_recall":
-                detections = high_recall_detections(text, detections)
             report.add(where, detections)
             person = next(keys) if keys is not None else None
             yield self._replace(text, detections, person, report)

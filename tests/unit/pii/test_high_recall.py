@@ -161,6 +161,6 @@ def test_high_recall_text_detection_runs_no_statistical_model() -> None:
     """Measured on real notes: the model added no recall beyond the high-recall rules at
     a third of the speed; the precise mode, and column classification, keep it."""
     high = Scrubber(ScrubConfig(mode="high_recall"))
-    assert high.text_detector.config.ner is False and high.detector.config.ner is None
+    assert high.text_detector.detector.config.ner is False and high.detector.config.ner is None
     precise = Scrubber(ScrubConfig(mode="precise"))
-    assert precise.text_detector is precise.detector
+    assert precise.text_detector.detector.config == precise.detector.config

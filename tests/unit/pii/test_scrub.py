@@ -68,8 +68,9 @@ def test_safe_harbor_generalises_quasi_identifiers(table: pd.DataFrame) -> None:
     assert out["zip"].tolist() == ["021", "000", "016"]  # 036 is a restricted ZIP3
     assert out["age"].astype(str).tolist() == ["45", "90+", "67"]
     assert out["admission_date"].astype(str).tolist() == ["2019", "2020", "2021"]
-    assert "ROBERT JOHNSON" not in out.loc[1, "note"] and "1931" in out.loc[1, "note"]
-    assert "03/14" not in out.loc[1, "note"]
+    assert "ROBERT JOHNSON" not in out.loc[1, "note"]
+    # a birth year of someone over 89 is an identifier too (Safe Harbor, (b)(2)(i)(C))
+    assert "1931" not in out.loc[1, "note"] and "03/14" not in out.loc[1, "note"]
     assert report.to_dict()["policy"] == "hipaa-safe-harbor"
 
 
@@ -105,6 +106,20 @@ def test_residual_scan_finds_leftovers_and_counts_them() -> None:
     assert found.counts["x"]["PHONE_NUMBER"] == 2
     assert "PHONE_NUMBER 2" in found.summary()
     assert "617" not in json.dumps(found.to_dict())
+
+
+def test_residual_scan_reads_free_text_as_the_scrubber_does() -> None:
+    """Free-text columns get the high-recall detection (context names, note dates), so a
+    name that is an English word and a month/day date are caught."""
+    notes = [
+        "pt seen by dr green this am, wife rose aware of plan, bc from 4-6 grew gnr.",
+        "pt resting comfortably overnight, family at bedside, no acute events noted.",
+    ]
+    frame = pd.DataFrame({"note": notes})
+    found = residual_scan(frame, PIIDetector())
+    assert found.counts["note"]["PERSON"] == 1 and found.counts["note"]["DATE_TIME"] == 1
+    precise = residual_scan(frame, PIIDetector(), text_mode="precise")
+    assert precise.counts["note"]["DATE_TIME"] == 0  # what the high-recall mode adds
 
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
