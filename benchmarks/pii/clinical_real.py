@@ -15,23 +15,22 @@ Systems (comma-separated in ``--systems``):
 * either privsynth system with ``:key=value`` options, passed to ``ScrubConfig`` or
   ``DetectorConfig`` (whichever has the field; tuples as ``a+b``), e.g.
   ``privsynth:mode=high_recall`` or ``privsynth:threshold=0.3:n_process=4``;
-* ``philter``: philter-lite 0.6.0 (anchor only) from the cache ``philter_anchor.py`` writes
-  to ``/tmp/philter-cache/<case>/``; timed-out notes count as not scrubbed.
+* ``philter``: philter-lite 0.6.0 (anchor only, its own venv), run by ``philter_anchor.py``
+  in this same run when ``/tmp/philter-cache/<case>/`` holds no output for these notes yet
+  (else read from there); timed-out notes count as not scrubbed.
 
-Reproduce the result files (from the repository root)::
+Reproduce the result files (from the repository root; philter-lite runs inside the same
+command, ~5-30 min per case, the first time)::
 
-    .venv/bin/python benchmarks/pii/philter_anchor.py --case as-is   # once, ~15-30 min
-    .venv/bin/python benchmarks/pii/clinical_real.py --case as-is --repeat 3 \\
-        --systems vanilla,privsynth,privsynth-safe-harbor,philter \\
-        --out benchmarks/pii/results/clinical_real_as-is.json
-    .venv/bin/python benchmarks/pii/clinical_real.py --case upper --repeat 3 \\
-        --systems vanilla,privsynth,privsynth-safe-harbor \\
-        --out benchmarks/pii/results/clinical_real_upper.json
-    .venv/bin/python benchmarks/pii/clinical_real.py --case lower --repeat 3 \\
-        --systems vanilla,privsynth,privsynth-safe-harbor \\
-        --out benchmarks/pii/results/clinical_real_lower.json
+    for case in as-is upper lower; do
+      .venv/bin/python benchmarks/pii/clinical_real.py --case $case --repeat 3 \\
+          --systems all \\
+          --out benchmarks/pii/results/clinical_real_$case.json
+    done
 
-Any one row: the same command with ``--systems <that system>``. Also reachable as
+``all`` is vanilla, ``privsynth:mode=precise``, ``privsynth:mode=high_recall``,
+``privsynth-safe-harbor`` and ``philter``. Any one row: the same command with
+``--systems <that system>``. Also reachable as
 ``benchmarks/pii/evaluate.py --dataset clinical-real [these options]``. Metric self-checks:
 ``.venv/bin/python -m doctest benchmarks/pii/clinical_real_metric.py``.
 """
@@ -62,6 +61,10 @@ WARM_UP_TEXT = "Pt seen by Dr. Smith on 7/22, transferred from Boston; call page
 PRIVSYNTH_POLICIES = {"privsynth": "none", "privsynth-safe-harbor": "hipaa-safe-harbor"}
 SYSTEMS = ("vanilla", *PRIVSYNTH_POLICIES, "philter")
 DEFAULT_SYSTEMS = "vanilla,privsynth,privsynth-safe-harbor"
+#: ``--systems all``: the anchors and every privsynth mode, in one run
+ALL_SYSTEMS = (
+    "vanilla,privsynth:mode=precise,privsynth:mode=high_recall,privsynth-safe-harbor,philter"
+)
 SHORT = {"RelativeProxyName": "RelProxyName"}
 
 
@@ -241,13 +244,17 @@ def timed_scrub(scrub: Scrub, texts: Sequence[str], repeat: int) -> tuple[list[s
 
 def philter_outputs(notes: Sequence[Note], case: Case) -> tuple[list[str], dict[str, Any]]:
     """philter's cached outputs (timed-out notes unscrubbed) and its timing summary."""
-    from philter_anchor import cache_dir, load_cache
+    from philter_anchor import PHILTER_PYTHON, cache_dir, load_cache, run
 
     cached = load_cache(case, data_digest())
+    if cached is None and PHILTER_PYTHON.exists():  # run the anchor now, in its own venv
+        print(f"philter: no cache for --case {case}; running philter-lite (~5-30 min)")
+        run(case, timeout=60.0)
+        cached = load_cache(case, data_digest())
     if cached is None:
         raise SystemExit(
-            f"no philter cache for --case {case} in {cache_dir(case)}; run "
-            f"benchmarks/pii/philter_anchor.py --case {case} first (~15-30 min)"
+            f"no philter cache for --case {case} in {cache_dir(case)} and no philter venv at "
+            f"{PHILTER_PYTHON}; see benchmarks/pii/philter_anchor.py for its set-up"
         )
     missing = [note.name for note in notes if note.name not in cached.outputs]
     if missing:
@@ -369,7 +376,9 @@ def print_table(results: dict[str, dict[str, Any]], case: Case) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description="Leak recall and words kept on real notes.")
-    parser.add_argument("--systems", default=DEFAULT_SYSTEMS, help=f"from {', '.join(SYSTEMS)}")
+    parser.add_argument(
+        "--systems", default=DEFAULT_SYSTEMS, help=f"from {', '.join(SYSTEMS)}, or all"
+    )
     parser.add_argument("--case", choices=CASES, default="as-is")
     parser.add_argument("--repeat", type=int, default=1, help="timed passes (median reported)")
     parser.add_argument("--errors", type=int, default=0, metavar="N", help="print N leaks")
@@ -382,7 +391,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Score the requested systems, print the table and write the JSON report."""
     args = parse_args(argv)
-    specs = [parse_system(s) for s in args.systems.split(",") if s.strip()]
+    systems = ALL_SYSTEMS if args.systems == "all" else args.systems
+    specs = [parse_system(s) for s in systems.split(",") if s.strip()]
     notes = recase_all(load_notes(args.data)[: args.limit], args.case)
     results: dict[str, dict[str, Any]] = {}
     for spec in specs:

@@ -12,7 +12,7 @@ Pure functions over (note text, gold spans, scrubbed text); no I/O, no detector.
   so the two stay consistent. Two refinements, so that leaving a note untouched leaks every
   counted span: the surface is matched without surrounding whitespace (a few gold surfaces
   end in a space), and a side where the gold span is glued to other text in the note
-  (``fx4/97``, ``QuartermainBuilding``) needs no boundary in the output either.
+  (``fx4/97``, ``ParkviewBuilding``) needs no boundary in the output either.
 * recall = 1 - leaked / counted, overall and per gold entity type.
 * Words kept: the non-PHI words of a note are its maximal runs of 3+ letters, case-folded,
   as a multiset, after blanking the gold spans; kept = size of the multiset intersection

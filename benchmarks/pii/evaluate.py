@@ -11,7 +11,9 @@ Systems:
   at a time, default entities and threshold: the baseline privsynth must beat;
 * ``vanilla-batch``: the same engine through ``BatchAnalyzerEngine`` (spaCy ``pipe``);
 * ``privsynth``: ``privsynth.pii.engine.PIIDetector().analyze_batch(texts)``, imported
-  only when asked for, so the harness runs before that module exists.
+  only when asked for, so the harness runs before that module exists;
+* ``privsynth-high-recall``: ``TextDetector("high_recall")``, the scrubber's high-recall
+  mode (every word not known to be safe is a predicted span).
 
 Metric definitions are in ``metrics.py``; data and label mappings in ``pii_data.py``.
 
@@ -112,6 +114,20 @@ def privsynth_system(n_process: int = 1) -> Analyze:
     return analyze
 
 
+def privsynth_high_recall_system() -> Analyze:
+    """privsynth's free-text detection in high-recall mode (what ``scrub --mode high_recall``
+    and the Safe Harbor policy mask): every word not known to be safe is a prediction."""
+    offline_presidio()
+    from privsynth.pii.text_detection import TextDetector
+
+    detector = TextDetector("high_recall")
+
+    def analyze(texts: Sequence[str]) -> list[list[Span]]:
+        return [_spans(found) for found in detector.analyze_batch(list(texts))]
+
+    return analyze
+
+
 def make_system(name: str, batch_size: int) -> Analyze:
     """The analyze function of a named system."""
     if name == "vanilla":
@@ -120,10 +136,13 @@ def make_system(name: str, batch_size: int) -> Analyze:
         return vanilla_batch_system(batch_size)
     if name == "privsynth":
         return privsynth_system()
+    if name == "privsynth-high-recall":
+        return privsynth_high_recall_system()
     if name.startswith("privsynth-") and name.endswith("proc"):
         return privsynth_system(int(name.removeprefix("privsynth-").removesuffix("proc")))
     raise SystemExit(
-        f"unknown system {name!r} (vanilla, vanilla-batch, privsynth, privsynth-<N>proc)"
+        f"unknown system {name!r} (vanilla, vanilla-batch, privsynth, privsynth-high-recall, "
+        "privsynth-<N>proc)"
     )
 
 

@@ -29,7 +29,7 @@ def place_names() -> frozenset[str]:
 
 @functools.cache
 def place_phrases() -> frozenset[str]:
-    """The place names of more than one word ("new haven", "milford mill")."""
+    """The place names of more than one word ("new haven", "west hartford")."""
     return frozenset(name for name in place_names() if " " in name)
 
 

@@ -11,7 +11,7 @@ be safe is masked, on top of the detector's findings. Safe words are
 * common English (WordNet, shipped with spaCy), minus every first name and surname of
   the name lexicon that is not also an everyday word, and minus places: countries, US
   states, US towns of 20,000+ people and other cities of 200,000+ (GeoNames), which are
-  also found as phrases ("New Haven", "MILFORD MILL").
+  also found as phrases ("New Haven", "WEST HARTFORD").
 
 Numbers are kept, except the shapes PHI takes in notes: month/day dates ("7/22",
 "10/3/19") and long digit runs or digit groups of telephones and pagers. The price is
@@ -74,26 +74,26 @@ _CUE_NAME = re.compile(
     r"(?=(?P<name>[A-Za-z][A-Za-z'-]+)(?:[ \t]+(?P<last>[A-Za-z][A-Za-z'-]+))?)",
     re.IGNORECASE,
 )
-#: the words before these name a facility ("Holy Cross Hospital", "sacred heart hosp")
+#: the words before these name a facility ("Good Shepherd Hospital", "st anselm hosp")
 _FACILITY = re.compile(
     r"\b(?P<name>(?:[A-Za-z][A-Za-z'-]*\s+){1,2})(?P<keyword>hospital|hosp|medical\s+center|"
     r"med\s+center|(?:heart|cancer|surgical|care|trauma|rehabilitation)\s+center|health|"
     r"campus|clinic|rehab|nursing\s+home|memorial)\b",
     re.IGNORECASE,
 )
-#: an initial, then a surname ("E. WELSH", "z. miller"; a lower-case "a." or "i." is no
-#: initial), perhaps after a first name ("EARL N. RAND")
+#: an initial, then a surname ("E. HARGROVE", "t. pettigrew"; a lower-case "a." or "i." is no
+#: initial), perhaps after a first name ("ELMER J. HARGROVE")
 _INITIAL = re.compile(
     r"(?:\b(?P<first>[A-Za-z][A-Za-z'-]+)[ \t]+)?"
     r"(?<![A-Za-z])(?:[A-Z]|[b-hj-z])\.\s*(?=(?P<name>[A-Za-z][A-Za-z'-]+))"
 )
-#: one or two words before a clinician's credential ("Dorothy Joy, MSW", "RAND, RRT")
+#: one or two words before a clinician's credential ("Mabel Joy, MSW", "HARGROVE, RRT")
 _CREDENTIAL = re.compile(
     r"\b(?P<name>(?:[A-Za-z][A-Za-z'-]+[ \t]+(?:[A-Za-z]\.[ \t]*)?)?[A-Za-z][A-Za-z'-]+),?"
     r"[ \t]+\(?(?:md|rn|np|msw|licsw|lcsw|rrt|crnp|acnp|aprn|pharmd|phd|lpn|bsn)\b",
     re.IGNORECASE,
 )
-#: words before which a name stands ("E. WELSH AWARE", "dr green aware")
+#: words before which a name stands ("E. HARGROVE AWARE", "dr green aware")
 _AWARE = re.compile(r"\b(?P<name>[A-Za-z][A-Za-z'-]+)\s+(?:made\s+)?aware\b", re.IGNORECASE)
 
 
@@ -137,7 +137,7 @@ def _clinical() -> frozenset[str]:
 
 
 def _place_phrases(text: str) -> list[tuple[int, int]]:
-    """Multi-word place names ("new haven", "MILFORD MILL"), whatever their case."""
+    """Multi-word place names ("new haven", "WEST HARTFORD"), whatever their case."""
     phrases = place_phrases()
     words = list(_WORD.finditer(text))
     found = []
@@ -160,7 +160,7 @@ def _cued_names(text: str) -> list[tuple[int, int]]:
     for match in _CUE_NAME.finditer(text):
         if match.group("cue").lower() in _CUES:
             found.append(match.span("name"))
-            last = match.group("last")  # "dtr Frances Baker": a surname may follow
+            last = match.group("last")  # "dtr Agnes Baker": a surname may follow
             if last and (_is_surname(last) or not is_safe_word(last)):
                 found.append(match.span("last"))
     found += [match.span("name") for match in _AWARE.finditer(text)]
@@ -177,7 +177,7 @@ def _cued_names(text: str) -> list[tuple[int, int]]:
         if (word := text[a:b].lower()) not in _NOT_NAMES
         and word not in stop
         and not (word in clinical and not _is_name(word))  # "E. COLI"
-    ]  # facility names are often clinical words: "Sacred Heart", "General Hospital"
+    ]  # facility names are often clinical words: "Good Shepherd", "General Hospital"
     return names + [(a, b) for a, b in _facility_words(text) if text[a:b].lower() not in stop]
 
 
@@ -187,7 +187,7 @@ def _words_of(match: re.Match[str], group: str) -> Iterator[re.Match[str]]:
 
 def _facility_words(text: str) -> list[tuple[int, int]]:
     """Each word of the one or two words before a facility keyword, and the keyword when
-    it is part of a name ("Union Memorial")."""
+    it is part of a name ("Eastbrook Memorial")."""
     found = []
     for match in _FACILITY.finditer(text):
         found += [word.span() for word in _words_of(match, "name")]
@@ -198,7 +198,7 @@ def _facility_words(text: str) -> list[tuple[int, int]]:
 
 def _names_beside_first_names(text: str) -> list[tuple[int, int]]:
     """A first name next to an unknown word or a surname is a name, both words
-    ("grace dudak", "DICK CUCCHIARA", "Irene Sherwood"), even when they are words. After
+    ("grace kowalczyk", "VERNON PETTIGREW", "Agnes Thornbury"), even when they are words. After
     a first name that is itself an everyday word, only a surname that is not one counts."""
     words = list(_WORD.finditer(text))
     found = []
@@ -282,7 +282,7 @@ def is_safe_word(word: str) -> bool:
     vocabulary = safe_vocabulary()
     if key in vocabulary:
         return True
-    if _is_name(key):  # "morales" is no plural of "morale", "frances" none of "france"
+    if _is_name(key):  # "holmes" is no plural of "holm", "hodges" none of "hodge"
         return False
     return any(stem in vocabulary for stem in _stems(key)) or (
         len(key) >= _MIN_TYPO_LENGTH and _one_typo_away(key)
@@ -366,7 +366,7 @@ def _union(detections: list[Detection]) -> list[Detection]:
 
 def unsafe_spans(text: str, found: list[Detection]) -> list[Detection]:
     """Words not known to be safe, names cued by context and multi-word places, outside
-    ``found`` (a nationality found there does not stop a cued name: "e. welsh aware"),
+    ``found`` (a nationality found there does not stop a cued name: "e. irish aware"),
     and date- or phone-shaped numbers anywhere."""
     taken = bytearray(len(text))  # 1 where ``found`` already covers the text: linear time
     for d in found:

@@ -3,7 +3,7 @@
 Nursing notes write dates as month/day with no year ("s/p cabg 7/22", "bc from 3-5"),
 as month names ("in march of 2022", "may 16", "nov. 2016", "last used in may 15'"),
 and years alone or as "'09"; telephones and pagers as digit runs with extensions
-("410 392 0780 x45"). Every pattern here is linear (no nested quantifiers), so no
+("617 555 0199 x72"). Every pattern here is linear (no nested quantifiers), so no
 note can make scanning super-linear.
 """
 
@@ -57,7 +57,7 @@ _AMBIGUOUS_MONTH = re.compile(
 _YEAR = re.compile(
     r"(?<![\d.,/])(?:19|20)\d{2}(?!\d|[.,]\d|\s*(?:ml|cc|mg|mcg|kcal|units?)\b)", re.IGNORECASE
 )
-#: telephone numbers, with an extension when one follows ("410 392 0780 x45")
+#: telephone numbers, with an extension when one follows ("617 555 0199 x72")
 _PHONE = re.compile(
     r"(?<!\d)\(?\d{3}\)?[\s./-]*\d{3}[\s./-]*\d{4}(?!\d)"
     r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,5}\b)?",

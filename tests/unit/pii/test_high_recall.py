@@ -14,10 +14,10 @@ from privsynth.pii.scrub import Scrubber, ScrubConfig, ScrubReport
 
 NOTE = (
     "resp: pt remains intubated on simv, sats 97%. dr green aware of sbp 80s. "
-    "transfer to quartermain 2 when bed available. son rob called from baltimore, "
-    "tel 410 392 0780. last dialysis 8/18, cabg '09. plan: cont levo gtt, f/u labs."
+    "transfer to brackenridge 2 when bed available. son rob called from baltimore, "
+    "tel 617 555 0142. last dialysis 8/18, cabg '09. plan: cont levo gtt, f/u labs."
 )
-PHI = ("green", "quartermain", "rob", "baltimore", "410 392 0780", "8/18", "'09")
+PHI = ("green", "brackenridge", "rob", "baltimore", "617 555 0142", "8/18", "'09")
 SAFE = ("intubated", "simv", "sats", "transfer", "dialysis", "levo", "gtt", "labs")
 
 
@@ -43,11 +43,11 @@ def test_phi_goes_and_clinical_words_stay_in_any_case(scrubber: Scrubber, case: 
 def test_the_precise_mode_misses_what_high_recall_masks() -> None:
     precise = Scrubber(ScrubConfig(operator="tag"))
     out = next(precise.scrub_texts([NOTE], ScrubReport("none", "tag"))).lower()
-    assert "quartermain" in out  # an unknown ward name: no recognizer names it
+    assert "brackenridge" in out  # an unknown ward name: no recognizer names it
 
 
 def test_names_that_are_not_english_words_are_never_safe() -> None:
-    assert not is_safe_word("Emperatrice") and not is_safe_word("KARGAS")
+    assert not is_safe_word("Zbigniewa") and not is_safe_word("KOWALCZYK")
     assert is_safe_word("Foley") or is_safe_word("foley")  # clinical vocabulary (eponym)
     assert is_safe_word("Cultures") and is_safe_word("pt's")
     assert "maryland" not in safe_vocabulary()  # US states and countries are places
@@ -55,15 +55,15 @@ def test_names_that_are_not_english_words_are_never_safe() -> None:
 
 
 def test_towns_are_places_even_when_they_are_words(scrubber: Scrubber) -> None:
-    out = _scrub(scrubber, "pt lives in new haven, daughter in MILFORD MILL. cont lasix.")
-    assert "haven" not in out.lower() and "milford" not in out.lower()
+    out = _scrub(scrubber, "pt lives in new haven, daughter in WEST HARTFORD. cont lasix.")
+    assert "haven" not in out.lower() and "hartford" not in out.lower()
     assert "lives" in out and "lasix" in out
 
 
 def test_inflections_and_typing_errors_of_safe_words_are_safe() -> None:
     for word in ("trending", "dampened", "draining", "stopped", "recieved", "extremeties"):
         assert is_safe_word(word), word
-    for word in ("Kargas", "Emperatrice", "Cucchiara"):  # names: no English neighbour
+    for word in ("Kowalczyk", "Zbigniewa", "Pettigrew", "Holmes"):  # names: no English neighbour
         assert not is_safe_word(word), word
 
 
@@ -77,10 +77,10 @@ def test_facilities_initials_and_first_names_mark_english_words_as_names(
 ) -> None:
     out = _scrub(
         scrubber,
-        "TRANSFERRED FROM HOLY CROSS HOSPITAL IN 1998. E. WELSH AWARE. grace dudak here. "
+        "TRANSFERRED FROM GOOD SHEPHERD HOSPITAL IN 1998. E. HARGROVE AWARE. grace kowalczyk here. "
         "CX GREW E. COLI.",
     )
-    for phi in ("HOLY", "CROSS", "1998", "WELSH", "grace", "dudak"):
+    for phi in ("GOOD", "SHEPHERD", "1998", "HARGROVE", "grace", "kowalczyk"):
         assert phi not in out, phi
     assert "COLI" in out  # a clinical word after an initial is no name
 
@@ -146,7 +146,7 @@ def test_extensions_and_pagers_are_masked_but_counts_are_not(scrubber: Scrubber)
         ("PLAN PER VERNON KOWALCZYK (RESIDENT).", ("VERNON", "KOWALCZYK")),
         ("wife (Agnes Thornbury, 617-555-0100) visited.", ("Agnes", "Thornbury")),
         ("ruth pettigrew is a 70 yo woman adm with chf.", ("ruth", "pettigrew")),
-        ("E. WELSH AWARE OF K 3.1.", ("WELSH",)),  # a nationality, yet a name here
+        ("E. IRISH AWARE OF K 3.1.", ("IRISH",)),  # a nationality, yet a name here
     ],
 )
 def test_names_found_by_context_in_any_case(
