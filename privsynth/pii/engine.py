@@ -166,7 +166,7 @@ class PIIDetector:
 
     @property
     def _engine(self) -> Any:
-        return _analyzer(self.config)
+        return _analyzer(replace(self.config, ner=None, n_process=1))  # one engine for all
 
     def analyze(self, text: str) -> list[Detection]:
         """PII spans in one text."""

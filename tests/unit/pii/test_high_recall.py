@@ -105,7 +105,10 @@ def test_long_unpunctuated_all_caps_notes_scrub_in_linear_time(scrubber: Scrubbe
     """philter's salutation patterns backtrack for minutes on such notes; every pattern
     here must stay linear: four times the text may take at most about four times as long
     (8x allows for noise on a shared machine; quadratic behaviour gives 16x)."""
-    words = "PT SEEN BY DR GREEN WIFE MARY AWARE SATS STABLE CONT LEVO GTT NO CHANGE "
+    words = (
+        "PT SEEN BY DR GREEN WIFE MARY AWARE SATS STABLE CONT LEVO GTT NO CHANGE "
+        "BC FROM 3-5 IN MAY 16 CALL 617 555 0142 X45 E J. HARGROVE RRT AT EASTBROOK MEMORIAL "
+    )
     short = words * 150
     long = words * 600
     _scrub(scrubber, short)  # warm up
