@@ -20,6 +20,7 @@ import datetime as dt
 import decimal
 import math
 import numbers
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -87,3 +88,32 @@ def mark_missing(frame: pd.DataFrame, missing_values: Sequence[str]) -> pd.DataF
     if not markers or frame.empty:
         return frame
     return frame.mask(frame.isin(markers), None)
+
+
+#: what counts as a number in a cell: decimal digits with an optional sign, point and
+#: exponent, or inf / nan (as pandas reads them); nothing else ("1_000", "0x1f", "½")
+_NUMBER_TEXT = re.compile(
+    r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)\s*", re.IGNORECASE
+)
+
+
+def to_numbers(values: pd.Series) -> pd.Series:
+    """Floats from cells, one cell at a time; NaN where a cell is no number.
+
+    Replaces ``pd.to_numeric(..., errors="coerce")``, which crashes the interpreter
+    (pandas 2.3, a segmentation fault) on texts such as ``"3e3365979074702"``: a crash
+    that depends on one cell's content would be both a failure and an oracle. Each
+    distinct text is parsed once by Python's ``float`` (huge exponents give inf or 0)."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("float64")
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64")
+    text = values.astype("string")
+    parsed = {cell: _number(cell) for cell in text.dropna().unique()}
+    return pd.Series(
+        text.map(parsed).to_numpy(dtype=np.float64, na_value=np.nan), index=values.index
+    )
+
+
+def _number(cell: str) -> float:
+    return float(cell) if _NUMBER_TEXT.fullmatch(cell) else math.nan

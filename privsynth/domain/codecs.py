@@ -23,6 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from privsynth.cells import to_numbers
+
 Codes = npt.NDArray[np.int64]
 #: default number of bins for continuous numbers
 DEFAULT_BINS = 32
@@ -34,8 +36,7 @@ INVALID = -1
 
 def parse_numbers(values: pd.Series) -> npt.NDArray[np.float64]:
     """Floats from text, cell by cell; anything that is not a number becomes NaN."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    return np.asarray(numbers.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+    return np.asarray(to_numbers(values).to_numpy(), dtype=np.float64)
 
 
 def parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:

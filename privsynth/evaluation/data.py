@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from privsynth.cells import to_numbers
 from privsynth.errors import ConfigurationError, InputDataError
 from privsynth.schema import CategoricalSpec, DatetimeSpec, NumericSpec, Schema
 
@@ -267,7 +268,7 @@ def _kind(column: str, values: pd.Series, schema: Schema | None) -> ColumnKind:
     present = values.dropna()
     if not len(present):
         return "categorical"
-    if pd.to_numeric(present, errors="coerce").notna().all():
+    if to_numbers(present).notna().all():
         return "numeric"
     dates = pd.to_datetime(present.astype(str), errors="coerce", format="ISO8601")
     return "numeric" if dates.notna().mean() >= 0.98 else "categorical"
@@ -275,7 +276,7 @@ def _kind(column: str, values: pd.Series, schema: Schema | None) -> ColumnKind:
 
 def _as_number(values: pd.Series) -> pd.Series:
     """Numbers as floats; dates (ISO or as written) as days since 1970."""
-    numbers = pd.to_numeric(values, errors="coerce")
+    numbers = to_numbers(values)
     if numbers.notna().sum() >= values.notna().sum() * 0.5:
         return numbers.astype(np.float64)
     stamps = pd.to_datetime(values, errors="coerce", format="mixed")

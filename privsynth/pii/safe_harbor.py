@@ -282,7 +282,9 @@ def _zip_text(values: pd.Series[Any]) -> pd.Series[Any]:
     import pandas as pd
 
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = pd.to_numeric(values, errors="coerce")
+        from privsynth.cells import to_numbers
+
+        numbers = to_numbers(values)
         whole = numbers.where((numbers % 1 == 0) & (numbers >= 0))
         return whole.astype("Int64").astype("string").str.zfill(5)
     return values.astype("string")
@@ -297,9 +299,10 @@ def _zip_column(values: pd.Series[Any]) -> pd.Series[Any]:
 
 def _age_column(values: pd.Series[Any]) -> pd.Series[Any]:
     """Ages as text: "90+" is a category, not a number, so the column becomes text."""
-    import pandas as pd
 
-    numbers = pd.to_numeric(values, errors="coerce")
+    from privsynth.cells import to_numbers
+
+    numbers = to_numbers(values)
     out = values.astype(object).copy()
     whole = numbers.notna() & (numbers % 1 == 0)
     out[whole] = numbers[whole].astype("int64").astype(str)
