@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,15 @@ from privsynth.accounting import costs as cost_of
 from privsynth.accounting.accountant import Spend
 from privsynth.accounting.rdp import rho_for_epsilon
 from privsynth.cells import canonical_frame, mark_missing
-from privsynth.domain.discovery import DiscoveryReport, discover
+from privsynth.domain.codecs import Codes, ColumnCodec
+from privsynth.domain.discovery import OTHER_LABEL, DiscoveryReport, discover
+from privsynth.domain.suppressed import (
+    SUPPRESSED_CHOICES,
+    SuppressedReport,
+    count_suppressed,
+    other_codes,
+    resample_suppressed,
+)
 from privsynth.domain.table import build_codecs, decode_table, encode_columns
 from privsynth.errors import ConfigurationError, SchemaError
 from privsynth.fingerprint import keyed_fingerprint
@@ -50,7 +59,6 @@ from privsynth.schema.model import (
     CategoricalSpec,
     ColumnSpec,
     IdentifierSpec,
-    TextSpec,
 )
 from privsynth.units import PrivacyUnit
 
@@ -85,6 +93,8 @@ class SynthesisConfig:
     max_rows_per_unit: int | None = None
     #: scan the synthetic output for residual PII (warnings with counts)
     residual_scan: bool = True
+    #: ``keep`` the ``<other>`` of discovered categories, or ``resample`` those rows
+    suppressed: str = "keep"
 
     def validate(self) -> None:
         check_budget_values(self.epsilon, self.delta if self.delta is not None else 1e-6)
@@ -107,6 +117,11 @@ class SynthesisConfig:
                 hint="drop --seed; for tests add --unsafe-seed (recorded in the ledger as ε=∞)",
             )
         PrivacyUnit.of(self.privacy_unit, self.max_rows_per_unit)
+        if self.suppressed not in SUPPRESSED_CHOICES:
+            raise ConfigurationError(
+                f"unknown handling of suppressed categories {self.suppressed!r}",
+                hint=f"choose one of: {', '.join(SUPPRESSED_CHOICES)}",
+            )
 
 
 @dataclass
@@ -132,6 +147,11 @@ class SynthesisResult:
     spends: list[Spend] = field(default_factory=list)
     residual: ResidualReport | None = None
     quality: QualityReport | None = None
+    suppressed: SuppressedReport | None = None
+
+    def unmodelled(self) -> dict[str, str]:
+        """Columns left out of the model (identifier tokens, dropped text), and why."""
+        return unmodelled_columns(self.schema, self.discovery)
 
     @property
     def discovery_epsilon(self) -> float:
@@ -213,19 +233,38 @@ def _check_columns(schema: Schema, modelled: list[str], unit: str | None) -> Non
 
 
 def _auto_schema(columns: list[str]) -> Schema:
-    """No schema: headers that name direct identifiers or free text decide those columns
-    (headers are metadata, so this costs no budget); the rest is discovered with DP."""
+    """No schema: every column is discovered with DP; headers that name direct
+    identifiers or free text are hints, which the values must confirm (a ``*_id`` column
+    with few values is a code)."""
     specs: dict[str, ColumnSpec] = {}
     for name in columns:
         found = classify_header(name)
         role = found.role if found else None
-        if role == "direct_identifier":
-            specs[name] = IdentifierSpec(role=role)
-        elif role == "free_text":
-            specs[name] = TextSpec(role=role)
-        else:
-            specs[name] = AutoSpec(role=role)
+        # a header is a hint: discovery decides identifiers and text from DP evidence
+        specs[name] = AutoSpec(role=role)
     return Schema(specs)
+
+
+def unmodelled_columns(schema: Schema, discovery: DiscoveryReport) -> dict[str, str]:
+    """Each column the generator does not model, with the reason and the schema line
+    that would change the decision."""
+    found = {}
+    for name, spec in schema.columns.items():
+        if spec.modelled:
+            continue
+        what = "direct identifier: fresh tokens" if isinstance(spec, IdentifierSpec) else "text"
+        why = discovery.kinds.get(name, "declared in the schema")
+        found[name] = f"{what} ({why}); to model it: `{name}: {{kind: categorical}}`"
+    return found
+
+
+def unmodelled_warnings(schema: Schema, discovery: DiscoveryReport) -> list[str]:
+    """A warning per column that discovery (not the user) left out of the model."""
+    return [
+        f"column {name!r} is not modelled: {reason}"
+        for name, reason in unmodelled_columns(schema, discovery).items()
+        if name in discovery.kinds
+    ]
 
 
 def _identifier_warnings(schema: Schema) -> list[str]:
@@ -374,6 +413,7 @@ class _Run:
         self.quality: QualityReport | None = None
         self.residual: ResidualReport | None = None
         self.output_sha256: str | None = None
+        self.suppressed: SuppressedReport | None = None
         if plan.config.seed is not None:
             self.warnings.append("--seed makes the noise reproducible: this run is not private")
 
@@ -388,6 +428,7 @@ class _Run:
                 self.plan.discovery_delta, bounded.units,
             )  # fmt: skip
             self.warnings += self.discovery.warnings
+            self.warnings += unmodelled_warnings(self.schema, self.discovery)
         codecs = build_codecs(self.schema)
         table, invalid = encode_columns(frame, codecs, self.rng)
         if config.quality_share > 0:
@@ -401,8 +442,22 @@ class _Run:
         self.generator.fit(table, self.mechanisms, self.filter.remaining_rho(), self.progress)
         rows = config.rows or self.schema.rows or self.generator.estimated_rows
         self.progress(f"sampling {rows} rows")
-        codes = self.generator.sample(rows, self.rng)
+        codes = self._suppressed(self.generator.sample(rows, self.rng), codecs)
         return decode_table(codes, self.schema, codecs, rows, self.rng)
+
+    def _suppressed(
+        self, codes: dict[str, Codes], codecs: Mapping[str, ColumnCodec]
+    ) -> dict[str, Codes]:
+        """Count, or draw again, the rows holding ``<other>`` (post-processing)."""
+        others = other_codes(codecs, OTHER_LABEL)
+        if self.plan.config.suppressed == "keep":
+            self.suppressed = count_suppressed(codes, others)
+            return codes
+        self.progress("drawing rows with suppressed categories again")
+        codes, self.suppressed = resample_suppressed(
+            codes, others, lambda n: self.generator.sample(n, self.rng), self.rng
+        )
+        return codes
 
     def unbounded_spends(self) -> list[Spend]:
         """A seeded run's noise protects nothing: recorded as an infinite cost."""
@@ -429,6 +484,7 @@ class _Run:
             "spends_made": [s.purpose for s in self.filter.accountant.history],
             "residual_pii": self.residual.to_dict() if self.residual else None,
             "output_sha256": self.output_sha256,
+            "suppressed_rows": self.suppressed.rows_with_other if self.suppressed else None,
         }
 
     def result(
@@ -448,7 +504,7 @@ class _Run:
             generator_params=self.generator.params(), discovery=self.discovery,
             warnings=self.warnings, seconds=time.monotonic() - started, privacy_unit=plan.unit,
             output=Path(output) if output is not None else None, spends=spends,
-            residual=self.residual, quality=self.quality,
+            residual=self.residual, quality=self.quality, suppressed=self.suppressed,
         )  # fmt: skip
 
 

@@ -70,6 +70,10 @@ def synthesis_summary(result: SynthesisResult, ledger: Ledger) -> None:
         ("ledger", str(ledger.path)),
         ("time", f"{result.seconds:.1f} s"),
     ]
+    if result.suppressed and result.suppressed.rows_with_other:
+        rows.append(("suppressed categories", result.suppressed.describe(len(result.data))))
+    for name, reason in result.unmodelled().items():
+        rows.append((f"not modelled: {name}", reason))
     for key, value in rows:
         table.add_row(key, value)
     out.print(table)

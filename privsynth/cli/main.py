@@ -121,6 +121,12 @@ def synthesize(
     discovery_share: Annotated[
         float, typer.Option(help="share of ε for discovering undeclared domains")
     ] = DISCOVERY_SHARE,
+    suppressed: Annotated[
+        str,
+        typer.Option(
+            help="categories too rare to release: keep them as <other>, or resample those rows"
+        ),
+    ] = "keep",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
     audit_policy: Annotated[
         list[str] | None,
@@ -154,6 +160,7 @@ def synthesize(
         discovery_share=discovery_share,
         privacy_unit=privacy_unit,
         max_rows_per_unit=max_rows_per_unit,
+        suppressed=suppressed,
     )
     book = Ledger(ledger)
     policies = _load_policies(audit_policy or [], holdout)  # before any budget is spent

@@ -4,7 +4,12 @@ Used for every column whose schema entry is incomplete (or when no schema is giv
 Nothing is read from the data except through :class:`~privsynth.mechanisms.Mechanisms`:
 
 * kind: noisy counts of how many cells parse as numbers, integers, ISO dates, long
-  text, plus the number of distinct values (one record moves each by at most 1);
+  text, look like codes (leading zeros, letter-prefixed: "02134", "V57", "E885.9") or
+  like identifiers (e-mail, SSN, phone, URL, IP shapes), plus the number of distinct
+  values (one record moves each by at most 1). A header is a hint, never the decision:
+  a column named like an identifier (``*_id``, ``mrn``) is one only when most of its
+  values are distinct or look like identifiers; otherwise it is a categorical code;
+  numbers that are codes (by their shape or a code-like header) are categorical too;
 * categories: thresholded Gaussian release, so a value held by a handful of records
   is released only with probability ``delta`` (rare categories never leak);
 * numeric bounds: a noisy histogram over a fixed logarithmic grid of magnitudes,
@@ -15,6 +20,7 @@ Nothing is read from the data except through :class:`~privsynth.mechanisms.Mecha
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -48,10 +54,32 @@ KIND_SHARE = 1 / 3
 OTHER_LABEL = "<other>"
 #: chance that any empty bin of a histogram clears the threshold by noise alone
 FALSE_BIN_RATE = 1e-3
-_FEATURES = ("rows", "missing", "non_numeric", "non_integer", "non_date", "long_text", "distinct")
-#: L2 norm of one record's contribution to the feature counts: at most five ones
-#: (its row, and e.g. non-numeric, non-date, long text and a new distinct value)
-_FEATURE_SENSITIVITY = math.sqrt(5.0)
+_FEATURES = (
+    "rows", "missing", "non_numeric", "non_integer", "non_date", "long_text", "distinct",
+    "code_like", "identifier_like",
+)  # fmt: skip
+#: L2 norm of one record's contribution to the feature counts: at most six ones (its
+#: row, and e.g. non-numeric, non-date, long text, a new distinct value, and one of
+#: code-like / identifier-like, whose patterns exclude each other)
+_FEATURE_SENSITIVITY = math.sqrt(6.0)
+#: a column named like an identifier is a code when it has at most this many distinct
+#: values, or this share of its rows (admission type ids, facility ids, DRG codes)
+CODE_MAX_VALUES = 500
+CODE_MAX_SHARE = 0.05
+#: cells shaped like codes: a leading zero ("02134", "0042") or a letter then digits
+#: ("V57", "E885.9", "A41.9", "MUS009")
+_CODE_LIKE = re.compile(r"0\d+(?:\.\d+)?|[A-Za-z]{1,3}\d{2,5}(?:\.\d{1,4})?")
+#: cells shaped like direct identifiers: e-mail, SSN, telephone, URL, IPv4
+_IDENTIFIER_LIKE = re.compile(
+    r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}|\d{3}-\d{2}-\d{4}|\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}|"
+    r"(?:https?://|www\.)\S+|\d{1,3}(?:\.\d{1,3}){3}"
+)
+#: headers naming code systems: numbers in these columns are labels, not quantities
+_CODE_HEADER = re.compile(
+    r"(?:^|[^a-z])(?:code|codes|icd\d*|cpt|hcpcs|ndc|npi|dx|diag\w*|drg|zip\w*|postal|"
+    r"fips|id|ids|type|class|category|status)(?:$|[^a-z])",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -60,6 +88,9 @@ class DiscoveryReport:
 
     columns: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: columns whose kind was decided from values, and why (DP evidence; shown in the
+    #: run summary with the schema line that would change the decision)
+    kinds: dict[str, str] = field(default_factory=dict)
 
 
 def discover(
@@ -83,7 +114,8 @@ def discover(
         spec = columns[name]
         column_rho = share_rho
         if isinstance(spec, AutoSpec):
-            spec = _detect_kind(frame[name], name, spec, mechanisms, share_rho * KIND_SHARE)
+            spec, why = _detect_kind(frame[name], name, spec, mechanisms, share_rho * KIND_SHARE)
+            report.kinds[name] = why
             column_rho = share_rho * (1.0 - KIND_SHARE)
         if spec.missing_domain():
             column = _Column(name, frame[name], units)
@@ -118,6 +150,7 @@ def _features(values: pd.Series) -> npt.NDArray[np.int64]:
     present = values.dropna().astype(str)
     numbers = pd.Series(parse_numbers(present), index=present.index)
     dates = parse_datetimes(present, None)
+    stripped = present.str.strip()
     counts = [
         len(values),
         int(values.isna().sum()),
@@ -126,31 +159,93 @@ def _features(values: pd.Series) -> npt.NDArray[np.int64]:
         int(dates.isna().sum()),
         int((present.str.split().str.len() >= 5).sum()),
         int(present.nunique()),
+        int(stripped.str.fullmatch(_CODE_LIKE).sum()),
+        int(stripped.str.fullmatch(_IDENTIFIER_LIKE).sum()),
     ]
     return np.array(counts, dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class _Evidence:
+    """The released feature counts of one column, and the noise they carry."""
+
+    counts: dict[str, float]
+    sigma: float
+
+    @property
+    def present(self) -> float:
+        return max(self.counts["rows"] - self.counts["missing"], 1.0)
+
+    def most(self, feature: str) -> bool:
+        """Whether more than half of the present cells have ``feature``."""
+        return self.counts[feature] > self.present / 2.0
+
+    def some(self, feature: str) -> bool:
+        """Whether the count clears its noise (three standard deviations)."""
+        return self.counts[feature] > 3.0 * self.sigma
+
+    def is_text(self) -> bool:
+        """Long values, and too many of them for a list of labels."""
+        return self.most("long_text") and self.many_values()
+
+    def many_values(self) -> bool:
+        """Clearly too many distinct values for a code (an identifier's or free text's
+        signature): above the limit by three standard deviations, so that noise alone
+        never turns a code into dropped tokens."""
+        limit = min(CODE_MAX_VALUES, CODE_MAX_SHARE * self.present)
+        return self.counts["distinct"] > limit + 3.0 * self.sigma
+
+
 def _detect_kind(
     values: pd.Series, name: str, spec: ColumnSpec, mechanisms: Mechanisms, rho: float
-) -> ColumnSpec:
-    """Majority votes on noisy counts: robust when the noise is large (small data or
-    small epsilon), where tight ratios would flip at random."""
+) -> tuple[ColumnSpec, str]:
+    """The kind of a column and the reason, by majority votes on noisy counts: robust
+    when the noise is large (small data or small epsilon), where tight ratios would flip
+    at random. The header (public) is only a hint (see the module docstring)."""
     released = mechanisms.gaussian_counts(
         _features(values), rho, f"discover kind of {name!r}", sensitivity=_FEATURE_SENSITIVITY
     )
-    noisy = dict(zip(_FEATURES, np.maximum(released.values, 0.0), strict=True))
-    half = max(noisy["rows"] - noisy["missing"], 1.0) / 2.0
-    nullable = bool(noisy["missing"] > 3.0 * released.sigma)
-    if noisy["non_numeric"] < half:
-        integer = bool(noisy["non_integer"] < (2.0 * half - noisy["non_numeric"]) / 2.0)
-        return NumericSpec(integer=integer, nullable=nullable)
-    if noisy["non_date"] < half:
-        return DatetimeSpec(nullable=nullable)
-    if noisy["long_text"] > half:
-        return TextSpec()
-    if noisy["distinct"] > half:
-        return IdentifierSpec()
-    return CategoricalSpec(nullable=nullable)
+    evidence = _Evidence(
+        dict(zip(_FEATURES, np.maximum(released.values, 0.0), strict=True)), released.sigma
+    )
+    nullable = bool(evidence.some("missing"))
+    if spec.role == "direct_identifier":
+        return _identifier_or_code(evidence, nullable)
+    if spec.role == "free_text" and not evidence.is_text():
+        return CategoricalSpec(nullable=nullable), "labels, not free text (few distinct values)"
+    return _kind_from_values(evidence, name, nullable)
+
+
+def _identifier_or_code(evidence: _Evidence, nullable: bool) -> tuple[ColumnSpec, str]:
+    """A column named like an identifier: one only when its values say so too."""
+    if evidence.most("identifier_like"):
+        return IdentifierSpec(), "identifier: header and values shaped like identifiers"
+    if evidence.many_values():
+        return IdentifierSpec(), "identifier: header and many distinct values"
+    return CategoricalSpec(nullable=nullable), "categorical code: few distinct values"
+
+
+def _code_header(name: str) -> bool:
+    """Whether a header names a code ("APR.DRG.Code", "admissionTypeId", "zip3")."""
+    return bool(_CODE_HEADER.search(re.sub(r"([a-z])([A-Z])", r"\1 \2", name)))
+
+
+def _kind_from_values(evidence: _Evidence, name: str, nullable: bool) -> tuple[ColumnSpec, str]:
+    if not evidence.most("non_numeric"):
+        if evidence.some("code_like") or _code_header(name):
+            return CategoricalSpec(nullable=nullable), "categorical code: numbers that are codes"
+        numeric_cells = evidence.present - evidence.counts["non_numeric"]
+        integer = bool(evidence.counts["non_integer"] < numeric_cells / 2.0)
+        return NumericSpec(integer=integer, nullable=nullable), "numeric"
+    if not evidence.most("non_date"):
+        return DatetimeSpec(nullable=nullable), "dates"
+    if evidence.is_text():
+        return TextSpec(), "free text: long, mostly distinct values"
+    if evidence.most("identifier_like"):
+        return IdentifierSpec(), "identifier: values shaped like identifiers"
+    if evidence.most("distinct"):
+        return IdentifierSpec(), "identifier: most values distinct"
+    return CategoricalSpec(nullable=nullable), "categorical"
 
 
 def _discover_domain(

@@ -1,0 +1,147 @@
+"""Code columns of real health tables: roles from evidence, codes as categories (issue 12).
+
+An encounter-like table built on real NY SPARCS discharges (examples/sparcs_sample.csv):
+integer code columns named ``*_id``, ICD-9-CM and ICD-10-CM codes (numeric, decimal,
+V and E codes), ZIPs with leading zeros, long category labels, a unique encounter id
+and a free-text note. Headers are hints; the DP evidence decides.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from privsynth import Ledger, SynthesisConfig, run_synthesis
+from privsynth.accounting import PrivacyFilter
+from privsynth.accounting import costs as cost_of
+from privsynth.domain.discovery import OTHER_LABEL, discover
+from privsynth.domain.suppressed import resample_suppressed
+from privsynth.mechanisms import Mechanisms
+from privsynth.noise import NoiseSource
+from privsynth.pipeline import resolve_schema
+from privsynth.schema import CategoricalSpec, IdentifierSpec, NumericSpec, TextSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+SPARCS = ROOT / "examples" / "sparcs_sample.csv"
+#: real ICD-9-CM codes as hospital extracts write them (decimal, category, V and E codes)
+ICD9 = ("250.83", "428", "V57", "E885", "715.16", "038.9", "486", "V58.11", "414.01", "584.9")
+ICD10 = ("E11.9", "I50.9", "M17.11", "S72.001A", "J18.9", "N17.9")
+ZIPS = ("02134", "01027", "00501", "10021", "06511")
+RHO, DELTA = 5.0, 1e-8
+
+
+@pytest.fixture(scope="module")
+def encounters() -> pd.DataFrame:
+    real = pd.read_csv(SPARCS, dtype=str, keep_default_na=False).head(3000)
+    rng = np.random.default_rng(12)
+    codes = {
+        label: str(i + 1) for i, label in enumerate(sorted(real["Payment.Typology.1"].unique()))
+    }
+    frame = pd.DataFrame(
+        {
+            "encounter_id": [str(100_000 + 17 * i) for i in range(len(real))],
+            "admission_type_id": real["Payment.Typology.1"].map(codes),
+            "facility_id": rng.choice(["1169", "1172", "541", "3058", "1439"], len(real)),
+            "diag_1": rng.choice(ICD9, len(real), p=_zipf(len(ICD9))),
+            "diag_icd10": rng.choice(ICD10, len(real)),
+            "zip": rng.choice(ZIPS, len(real)),
+            "CCSR.Diagnosis.Description": real["CCSR.Diagnosis.Description"],
+            "los": real["los"],
+            "note": [
+                f"pt admitted {i} times, stable overnight, plan per team {i * 7}"
+                for i in range(len(real))
+            ],
+        }
+    )
+    return frame
+
+
+def _zipf(n: int) -> list[float]:
+    weights = 1.0 / np.arange(1, n + 1)
+    return list(weights / weights.sum())
+
+
+def _discovered(frame: pd.DataFrame, seed: int = 3) -> dict[str, object]:
+    schema, _ = resolve_schema(None, list(frame.columns), strict=False)
+    mechanisms = Mechanisms(PrivacyFilter(cost_of.zcdp(RHO, DELTA)), NoiseSource(seed))
+    found, _ = discover(frame, schema, mechanisms, RHO, DELTA)
+    return dict(found.columns)
+
+
+def test_headers_are_hints_and_values_decide(encounters: pd.DataFrame) -> None:
+    specs = _discovered(encounters)
+    for code in ("admission_type_id", "facility_id", "diag_1", "diag_icd10", "zip"):
+        assert isinstance(specs[code], CategoricalSpec), (code, specs[code])
+    assert isinstance(specs["encounter_id"], IdentifierSpec)  # unique: an identifier
+    assert isinstance(specs["note"], TextSpec)
+    labels = specs["CCSR.Diagnosis.Description"]
+    assert isinstance(labels, CategoricalSpec)  # long labels, few of them: not text
+    assert isinstance(specs["los"], NumericSpec)
+
+
+def test_codes_keep_their_spelling(encounters: pd.DataFrame) -> None:
+    specs = _discovered(encounters)
+    diag = specs["diag_1"]
+    assert isinstance(diag, CategoricalSpec)
+    assert {"250.83", "428", "V57"} <= set(diag.categories or ())  # never rounded or lost
+    zips = specs["zip"]
+    assert isinstance(zips, CategoricalSpec) and "02134" in (zips.categories or ())
+
+
+def test_the_decisions_hold_for_other_noise_draws(encounters: pd.DataFrame) -> None:
+    for seed in range(5):
+        specs = _discovered(encounters[["admission_type_id", "encounter_id"]], seed=seed)
+        assert isinstance(specs["admission_type_id"], CategoricalSpec)
+        assert isinstance(specs["encounter_id"], IdentifierSpec)
+
+
+@pytest.fixture(scope="module")
+def synthesized(encounters: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> object:
+    folder = tmp_path_factory.mktemp("encounters")
+    source = folder / "encounters.csv"
+    encounters.to_csv(source, index=False)
+    config = SynthesisConfig(epsilon=2.0, dataset="encounters", suppressed="resample")
+    return run_synthesis(source, config, ledger=Ledger(folder / "ledger.db"))
+
+
+def test_unmodelled_columns_are_listed_with_the_line_that_changes_them(synthesized: object) -> None:
+    result = synthesized
+    unmodelled = result.unmodelled()  # type: ignore[attr-defined]
+    assert set(unmodelled) == {"encounter_id", "note"}
+    assert "`encounter_id: {kind: categorical}`" in unmodelled["encounter_id"]
+    assert "identifier" in unmodelled["encounter_id"]
+    warnings = " ".join(result.warnings)  # type: ignore[attr-defined]
+    assert "'encounter_id' is not modelled" in warnings
+
+
+def test_resampled_output_holds_no_suppressed_category(synthesized: object) -> None:
+    data: pd.DataFrame = synthesized.data  # type: ignore[attr-defined]
+    for column in data.columns:
+        assert not (data[column].astype(str) == OTHER_LABEL).any(), column
+    assert set(data["admission_type_id"].dropna()) <= {str(i) for i in range(1, 20)}
+    report = synthesized.suppressed  # type: ignore[attr-defined]
+    assert report is not None and report.mode == "resample"
+    assert report.rows_redrawn <= report.rows_with_other
+
+
+def test_resampling_replaces_rows_then_cells_and_counts_them() -> None:
+    """Rows holding a suppressed code are drawn again from the model (here a fixed
+    distribution in which 40% of rows hold one); the counts add up."""
+    other = {"a": 3, "b": 2}
+    rng = np.random.default_rng(0)
+
+    def draw(n: int) -> dict[str, np.ndarray]:
+        return {"a": rng.choice(4, n, p=[0.2, 0.2, 0.2, 0.4]), "b": rng.choice(3, n)}
+
+    codes = draw(1000)
+    before = int(((codes["a"] == 3) | (codes["b"] == 2)).sum())
+    out, report = resample_suppressed(codes, other, draw, rng)
+    assert report.rows_with_other == before > 0
+    assert not (out["a"] == 3).any() and not (out["b"] == 2).any()
+    assert report.rows_redrawn == before  # fresh rows were plentiful: no cell redrawn
+    assert report.cells_redrawn == 0
+    stingy, stingy_report = resample_suppressed(codes, other, lambda n: draw(0), rng)
+    assert not (stingy["a"] == 3).any() and stingy_report.cells_redrawn >= before
