@@ -28,7 +28,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from privsynth.accounting.tails import release_threshold
+from privsynth.domain.code_systems import code_system
 from privsynth.domain.codecs import parse_datetimes, parse_numbers
+from privsynth.domain.hierarchy import node_domain, release_nodes
 from privsynth.errors import InputDataError
 from privsynth.mechanisms import Mechanisms
 from privsynth.schema.model import (
@@ -253,6 +255,10 @@ def _discover_domain(
 ) -> ColumnSpec:
     name, values = column.name, column.values
     purpose = f"discover domain of {name!r}"
+    if isinstance(spec, CategoricalSpec) and spec.code_system:
+        system = code_system(spec.code_system)
+        nodes = release_nodes(values, column.units, system, mechanisms, (rho, delta), purpose)
+        return spec.with_fields(categories=node_domain(system, nodes), other_label=None)
     if isinstance(spec, CategoricalSpec):
         released = mechanisms.frequent_keys(column.key_counts(), rho, delta, purpose)
         top = sorted(released, key=lambda key: -released[key])[:MAX_DISCOVERED_CATEGORIES]

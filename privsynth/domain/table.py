@@ -16,6 +16,7 @@ from privsynth.domain.codecs import (
     DatetimeCodec,
     NumericCodec,
 )
+from privsynth.domain.hierarchy import HierarchicalCodec
 from privsynth.errors import SchemaError
 from privsynth.schema.model import (
     CategoricalSpec,
@@ -33,6 +34,8 @@ def codec_for(name: str, spec: ColumnSpec) -> ColumnCodec:
         missing = ", ".join(spec.missing_domain())
         raise SchemaError(f"column {name!r} has no public {missing}", hint="declare it")
     nullable = spec.nullable
+    if isinstance(spec, CategoricalSpec) and spec.code_system:
+        return HierarchicalCodec(name, spec.code_system, spec.categories or (), nullable)
     if isinstance(spec, CategoricalSpec):
         return CategoricalCodec(name, list(spec.categories or ()), spec.other_label, nullable)
     if isinstance(spec, NumericSpec):

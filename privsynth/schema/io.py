@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from privsynth.domain.code_systems import CODE_SYSTEMS
 from privsynth.errors import SchemaError
 from privsynth.schema.model import (
     GRANULARITIES,
@@ -203,6 +204,11 @@ def _validate(name: str, spec: ColumnSpec) -> None:
 
 
 def _validate_categorical(name: str, spec: CategoricalSpec) -> None:
+    if spec.code_system is not None and spec.code_system not in CODE_SYSTEMS:
+        raise SchemaError(
+            f"column {name!r}: unknown code_system {spec.code_system!r}",
+            hint=f"use one of: {', '.join(CODE_SYSTEMS)}, or list `categories` instead",
+        )
     if spec.categories is None:
         return
     if not spec.categories:

@@ -71,13 +71,17 @@ class AutoSpec(ColumnSpec):
 
 @dataclass(frozen=True, kw_only=True)
 class CategoricalSpec(ColumnSpec):
-    """A column with a public list of categories; other values map to ``other_label``."""
+    """A column with a public list of categories (or a public code system); other values
+    map to ``other_label``."""
 
     kind: ClassVar[Kind] = "categorical"
     categories: tuple[str, ...] | None = None
     #: label for values outside ``categories``; ``None`` (the default for a declared
     #: list) makes such values an error, so a typo in the list cannot go unnoticed
     other_label: str | None = None
+    #: a public code system (``icd9cm``, ``icd10cm``, see
+    #: :mod:`privsynth.domain.code_systems`) whose codes and hierarchy are the domain
+    code_system: str | None = None
 
     def missing_domain(self) -> list[str]:
         return ["categories"] if self.categories is None else []

@@ -17,12 +17,14 @@ import pytest
 from privsynth import Ledger, SynthesisConfig, run_synthesis
 from privsynth.accounting import PrivacyFilter
 from privsynth.accounting import costs as cost_of
+from privsynth.domain.codecs import INVALID
 from privsynth.domain.discovery import OTHER_LABEL, discover
 from privsynth.domain.suppressed import resample_suppressed
+from privsynth.domain.table import build_codecs
 from privsynth.mechanisms import Mechanisms
 from privsynth.noise import NoiseSource
 from privsynth.pipeline import resolve_schema
-from privsynth.schema import CategoricalSpec, IdentifierSpec, NumericSpec, TextSpec
+from privsynth.schema import CategoricalSpec, IdentifierSpec, NumericSpec, Schema, TextSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 SPARCS = ROOT / "examples" / "sparcs_sample.csv"
@@ -145,3 +147,43 @@ def test_resampling_replaces_rows_then_cells_and_counts_them() -> None:
     assert report.cells_redrawn == 0
     stingy, stingy_report = resample_suppressed(codes, other, lambda n: draw(0), rng)
     assert not (stingy["a"] == 3).any() and stingy_report.cells_redrawn >= before
+
+
+def test_icd9_codes_are_modelled_through_their_hierarchy(encounters: pd.DataFrame) -> None:
+    """Frequent codes are released as written, rare ones reach the model as their
+    category or chapter; nothing becomes <other>, no code is invented."""
+    frame = encounters[["diag_1", "los"]].copy()
+    rare = ["250.01", "250.02", "250.03", "250.13", "250.22"] * 4  # each rare, 250 is not
+    frame.loc[frame.index[: len(rare)], "diag_1"] = rare
+    frame.loc[frame.index[len(rare)], "diag_1"] = "E849.7"  # a one-off E code
+    schema = Schema(
+        {
+            "diag_1": CategoricalSpec(code_system="icd9cm"),
+            "los": NumericSpec(min=1, max=120, integer=True),
+        }
+    )
+    mechanisms = Mechanisms(PrivacyFilter(cost_of.zcdp(0.5, DELTA)), NoiseSource(4))
+    found, _ = discover(frame, schema, mechanisms, 0.5, DELTA)
+    diag = found["diag_1"]
+    assert isinstance(diag, CategoricalSpec) and diag.other_label is None
+    nodes = set(diag.categories or ())
+    assert "250.83" in nodes and "428" in nodes  # frequent codes, as written
+    assert "250" in nodes and "250.01" not in nodes  # rare codes, through their category
+    assert "E849.7" not in nodes and "E000-E999" in nodes  # a one-off: only its chapter
+    codec = build_codecs(found)["diag_1"]
+    labels = np.array(codec.labels(), dtype=object)
+    encoded = labels[codec.encode(frame["diag_1"])]
+    assert set(encoded[: len(rare)]) == {"250"}
+    assert encoded[len(rare)] == "E000-E999"
+    assert set(encoded[len(rare) + 1 :]) <= set(ICD9)  # frequent codes stay themselves
+    assert "<other>" not in codec.labels()
+
+
+def test_values_that_are_no_code_are_invalid_not_other() -> None:
+    codec = build_codecs(
+        Schema({"dx": CategoricalSpec(code_system="icd10cm", categories=("E11.9",), nullable=True)})
+    )["dx"]
+    codes = codec.encode(pd.Series(["E11.9", "e119", "E11.65", "banana", None]))
+    labels = codec.labels()
+    assert [labels[c] for c in codes[:3]] == ["E11.9", "E11.9", "E00-E89"]
+    assert codes[3] == INVALID and labels[codes[4]] == "<missing>"

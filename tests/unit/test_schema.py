@@ -366,3 +366,26 @@ def test_public_schema_omits_a_data_derived_kind(adult_frame: pd.DataFrame) -> N
     assert age["kind"] == omitted and age["min"] == omitted and age["nullable"] == omitted
     assert age["role"] == "quasi_identifier"  # from the header: public
     assert rendered["columns"]["workclass"]["other_label"] == omitted
+
+
+def test_code_system_round_trips_and_unknown_names_are_refused(tmp_path: Path) -> None:
+    schema = Schema(
+        columns={
+            "diag_1": CategoricalSpec(code_system="icd9cm", nullable=True),
+            "dx": CategoricalSpec(code_system="icd10cm", categories=("E11.9", "I10")),
+            "sex": CategoricalSpec(categories=("F", "M")),
+        }
+    )
+    dump_schema(schema, tmp_path / "codes.yaml")
+    written = yaml.safe_load((tmp_path / "codes.yaml").read_text())["columns"]
+    assert written["diag_1"] == {"kind": "categorical", "nullable": True, "code_system": "icd9cm"}
+    assert "code_system" not in written["sex"]  # the default (none) is not written
+    assert load_schema(tmp_path / "codes.yaml") == schema
+    with pytest.raises(SchemaError) as caught:
+        schema_from_dict(_columns(d={"kind": "categorical", "code_system": "icd11"}))
+    assert caught.value.one_line() == (
+        "column 'd': unknown code_system 'icd11' "
+        "(fix: use one of: icd10cm, icd9cm, or list `categories` instead)"
+    )
+    with pytest.raises(SchemaError, match="unknown keys: code_system"):
+        schema_from_dict(_columns(n={"kind": "numeric", "code_system": "icd9cm"}))

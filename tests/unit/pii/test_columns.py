@@ -61,9 +61,12 @@ def test_values_decide_when_the_header_says_nothing() -> None:
     assert roles["code"] == ("other", None)
 
 
-def test_synthesize_without_schema_never_models_identifier_headers() -> None:
+def test_without_a_schema_identifier_and_text_headers_are_hints_for_discovery() -> None:
+    """Headers alone no longer drop a column (issue 12: a ``*_id`` column of a few codes
+    was replaced by tokens); discovery decides from DP evidence, see test_code_columns."""
     schema, warnings = resolve_schema(None, ["patient_name", "notes", "age", "x"], strict=False)
-    assert schema["patient_name"].kind == "identifier"
-    assert schema["notes"].kind == "text"
+    assert schema["patient_name"].kind == "auto"
+    assert schema["patient_name"].role == "direct_identifier"
+    assert schema["notes"].kind == "auto" and schema["notes"].role == "free_text"
     assert schema["age"].kind == "auto" and schema["age"].role == "quasi_identifier"
     assert schema["x"].kind == "auto" and warnings == []
