@@ -72,7 +72,7 @@ CODE_MAX_SHARE = 0.05
 #: ("V57", "E885.9", "A41.9", "MUS009")
 _CODE_LIKE = re.compile(r"0\d+(?:\.\d+)?|[A-Za-z]{1,3}\d{2,5}(?:\.\d{1,4})?")
 #: cells shaped like direct identifiers: e-mail, SSN, telephone, URL, IPv4
-_IDENTIFIER_LIKE = re.compile(
+IDENTIFIER_LIKE = re.compile(
     r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}|\d{3}-\d{2}-\d{4}|\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}|"
     r"(?:https?://|www\.)\S+|\d{1,3}(?:\.\d{1,3}){3}"
 )
@@ -162,7 +162,7 @@ def _features(values: pd.Series) -> npt.NDArray[np.int64]:
         int((present.str.split().str.len() >= 5).sum()),
         int(present.nunique()),
         int(stripped.str.fullmatch(_CODE_LIKE).sum()),
-        int(stripped.str.fullmatch(_IDENTIFIER_LIKE).sum()),
+        int(stripped.str.fullmatch(IDENTIFIER_LIKE).sum()),
     ]
     return np.array(counts, dtype=np.int64)
 
@@ -227,14 +227,14 @@ def _identifier_or_code(evidence: _Evidence, nullable: bool) -> tuple[ColumnSpec
     return CategoricalSpec(nullable=nullable), "categorical code: few distinct values"
 
 
-def _code_header(name: str) -> bool:
+def is_code_header(name: str) -> bool:
     """Whether a header names a code ("APR.DRG.Code", "admissionTypeId", "zip3")."""
     return bool(_CODE_HEADER.search(re.sub(r"([a-z])([A-Z])", r"\1 \2", name)))
 
 
 def _kind_from_values(evidence: _Evidence, name: str, nullable: bool) -> tuple[ColumnSpec, str]:
     if not evidence.most("non_numeric"):
-        if evidence.some("code_like") or _code_header(name):
+        if evidence.some("code_like") or is_code_header(name):
             return CategoricalSpec(nullable=nullable), "categorical code: numbers that are codes"
         numeric_cells = evidence.present - evidence.counts["non_numeric"]
         integer = bool(evidence.counts["non_integer"] < numeric_cells / 2.0)

@@ -25,6 +25,7 @@ from privsynth.mechanisms import Mechanisms
 from privsynth.noise import NoiseSource
 from privsynth.pipeline import resolve_schema
 from privsynth.schema import CategoricalSpec, IdentifierSpec, NumericSpec, Schema, TextSpec
+from privsynth.schema.infer import infer_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SPARCS = ROOT / "examples" / "sparcs_sample.csv"
@@ -187,3 +188,19 @@ def test_values_that_are_no_code_are_invalid_not_other() -> None:
     labels = codec.labels()
     assert [labels[c] for c in codes[:3]] == ["E11.9", "E11.9", "E00-E89"]
     assert codes[3] == INVALID and labels[codes[4]] == "<missing>"
+
+
+def test_schema_infer_drafts_codes_as_categories_and_names_the_code_system(
+    encounters: pd.DataFrame,
+) -> None:
+    drafted = infer_schema(encounters)
+    assert drafted["encounter_id"].kind == "identifier"
+    for code in ("admission_type_id", "facility_id", "zip"):
+        assert drafted[code].kind == "categorical", code
+    diag = drafted["diag_1"]
+    assert isinstance(diag, CategoricalSpec) and diag.code_system == "icd9cm"
+    assert diag.categories is None and "code_system" in diag.data_derived  # no values listed
+    icd10 = drafted["diag_icd10"]
+    assert isinstance(icd10, CategoricalSpec) and icd10.code_system == "icd10cm"
+    assert drafted["CCSR.Diagnosis.Description"].kind == "categorical"
+    assert drafted["note"].kind == "text" and drafted["los"].kind == "numeric"

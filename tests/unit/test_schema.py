@@ -108,7 +108,9 @@ def test_infer_detects_identifiers_text_and_dates() -> None:
     frame = pd.DataFrame(
         {
             "patient_id": [f"P{i:05d}" for i in range(50)],
-            "note": ["patient reports mild pain after the fall yesterday"] * 50,
+            "note": [
+                f"patient reports mild pain after fall number {i} yesterday" for i in range(50)
+            ],
             "admitted": pd.date_range("2020-01-01", periods=50, freq="D").strftime("%Y-%m-%d"),
         }
     )
@@ -179,7 +181,7 @@ def _variants(original: pd.Series) -> dict[str, list[object]]:
         "frequent text": [f"h{v}" for v in ints],
         "frequent text, one missing": [None, *(f"h{v}" for v in ints[1:])],
         "all rare text": [f"r{i // 2}" for i in range(n)],
-        "long text": [f"worked {v} hours in the week before" for v in ints],
+        "long text": [f"worked {v} hours in week {i} of the year" for i, v in enumerate(ints)],
         "unique codes": [f"c{i:06d}" for i in range(n)],
         "dates": pd.date_range("2001-01-01", periods=n, freq="D").strftime("%Y-%m-%d").tolist(),
         "timestamps": pd.date_range("2001-01-01", periods=n, freq="h")
@@ -270,25 +272,28 @@ def test_all_rare_and_all_missing_columns_still_mark_what_was_read() -> None:
     assert not rare.nullable and missing.nullable
 
 
-def test_header_decided_identifiers_carry_no_kind_mark() -> None:
+def test_identifier_headers_are_confirmed_by_the_values() -> None:
+    """Issue 12: a header is a hint; the values decide (and the kind is marked)."""
     n = 30
+    marks = frozenset({"kind", "nullable"})
     frame = pd.DataFrame(
         {
             "email": [f"person{i}@example.org" for i in range(n)],
-            "ssn": ["123-45-6789", None] * (n // 2),
-            "code": [f"c{i:04d}" for i in range(n)],  # unique values: decided from the data
+            "ssn": ["123-45-6789", None] * (n // 2),  # shaped like an identifier
+            "code": [f"c{i:04d}" for i in range(n)],  # unique values
         }
     )
     drafted = infer_schema(frame)
-    for name in ("email", "ssn"):
-        assert drafted[name] == IdentifierSpec(role="direct_identifier")
-        assert not drafted[name].data_derived
-    assert drafted["code"] == IdentifierSpec(data_derived=frozenset({"kind", "nullable"}))
-    # IDENTIFIER_NAME decides before any value is looked at, even for an empty column
-    for values in (frame["code"], pd.Series([None] * n, dtype=object)):
-        assert infer_column("order_id", values, min_count=10) == IdentifierSpec()
-    text = infer_column("remarks", pd.Series(["one two three four five six", None] * n), 10)
-    assert text == TextSpec(nullable=True, data_derived=frozenset({"kind", "nullable"}))
+    assert drafted["email"] == IdentifierSpec(role="direct_identifier", data_derived=marks)
+    assert drafted["ssn"] == IdentifierSpec(
+        role="direct_identifier", nullable=True, data_derived=marks
+    )
+    assert drafted["code"] == IdentifierSpec(data_derived=marks)
+    assert infer_column("order_id", frame["code"], min_count=10).kind == "identifier"
+    few = pd.Series(["3", "1", "2"] * n)
+    assert infer_column("admission_type_id", few, min_count=10).kind == "categorical"
+    text = infer_column("remarks", pd.Series([f"one two three four {i}" for i in range(n)]), 10)
+    assert text == TextSpec(data_derived=marks)
 
 
 def test_strict_refuses_a_data_derived_kind(tmp_path: Path, adult_frame: pd.DataFrame) -> None:
