@@ -12,6 +12,7 @@ where it is far less prone to calling every header an organisation.
 from __future__ import annotations
 
 import atexit
+import bisect
 import functools
 import multiprocessing
 from collections.abc import Iterable, Iterator, Sequence
@@ -135,7 +136,50 @@ def _in_place_enhancer() -> Any:
             shared = SharedResults(raw_results)
             return super().enhance_using_context(text, shared, nlp_artifacts, recognizers, context)
 
+        def _extract_surrounding_words(self, nlp_artifacts: Any, word: str, start: int) -> Any:
+            if not nlp_artifacts.tokens:
+                return [""]
+            index = _TokenIndex.of(nlp_artifacts)
+            position = index.token_at(start)
+            before = index.keywords_from(position, self.context_prefix_count + 1, -1)
+            after = index.keywords_from(position, self.context_suffix_count + 1, 1)
+            return list(set(before + after))
+
     return InPlaceContextEnhancer()
+
+
+class _TokenIndex:
+    """Presidio's context lookup in linear time: its enhancer finds a result's token by
+    scanning every token, and tests each neighbour against a *list* of all keywords, so
+    a text with many findings took quadratic time (seconds for one long note)."""
+
+    def __init__(self, nlp_artifacts: Any) -> None:
+        tokens, starts = nlp_artifacts.tokens, nlp_artifacts.tokens_indices
+        self.ends = [start + len(token) for token, start in zip(tokens, starts, strict=True)]
+        self.lemmas = [lemma.lower() for lemma in nlp_artifacts.lemmas]
+        self.keywords = frozenset(nlp_artifacts.keywords)
+
+    @classmethod
+    def of(cls, nlp_artifacts: Any) -> _TokenIndex:
+        """Built once per text (kept on its artifacts)."""
+        found = getattr(nlp_artifacts, "_privsynth_index", None)
+        if found is None:
+            found = cls(nlp_artifacts)
+            nlp_artifacts._privsynth_index = found
+        return found
+
+    def token_at(self, start: int) -> int:
+        """The first token that ends after ``start`` (Presidio's rule), or the last."""
+        return min(bisect.bisect_right(self.ends, start), len(self.ends) - 1)
+
+    def keywords_from(self, index: int, count: int, step: int) -> list[str]:
+        """Up to ``count`` keyword lemmas from token ``index`` on, in direction ``step``."""
+        found: list[str] = []
+        while 0 <= index < len(self.lemmas) and len(found) < count:
+            if self.lemmas[index] in self.keywords:
+                found.append(self.lemmas[index])
+            index += step
+        return found
 
 
 @functools.cache

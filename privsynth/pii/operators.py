@@ -14,6 +14,7 @@ not leave "Seen by  today." or "Seen by ."):
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -98,8 +99,13 @@ def resolve_overlaps(detections: Sequence[Detection]) -> list[Detection]:
     types the higher score wins, then the longer span, then the earlier one."""
     ranked = sorted(_merge_same_type(detections), key=lambda d: (-d.score, -d.length, d.start))
     kept: list[Detection] = []
+    spans: list[tuple[int, int]] = []  # the kept spans, sorted: they never overlap
     for d in ranked:
-        if not any(d.overlaps(k) for k in kept):
+        at = bisect.bisect_left(spans, (d.start, d.end))
+        before = spans[at - 1] if at else None
+        after = spans[at] if at < len(spans) else None
+        if (before is None or before[1] <= d.start) and (after is None or after[0] >= d.end):
+            spans.insert(at, (d.start, d.end))
             kept.append(d)
     return sorted(kept)
 

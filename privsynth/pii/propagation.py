@@ -51,16 +51,20 @@ def propagate(text: str, detections: Sequence[Detection]) -> list[Detection]:
             candidates += _repeats(text, folded, span, kind)
     cased = any(c.isupper() for c in text)
     found: list[Detection] = []
+    taken = bytearray(len(text))  # characters already covered: linear, not pairwise
+    for d in detections:
+        taken[d.start : d.end] = b"\x01" * (d.end - d.start)
     for candidate in sorted(candidates):
         if cased and not text[candidate.start].isupper():
             continue  # "smith" in a text with capitals is a word, not the name
-        if any(candidate.overlaps(d) for d in (*detections, *found)):
+        if taken.find(1, candidate.start, candidate.end) != -1:
             continue
         if candidate.entity_type == E.PERSON and is_clinical_eponym(
             text, candidate.start, candidate.end
         ):
             continue
         found.append(candidate)
+        taken[candidate.start : candidate.end] = b"\x01" * (candidate.end - candidate.start)
     return found
 
 
