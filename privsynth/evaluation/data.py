@@ -3,8 +3,10 @@
 ``real`` is what the generator was trained on, ``synthetic`` what it produced, and
 ``holdout`` real records from the same population that it never saw: the control
 group for every privacy attack. Columns are typed as numeric or categorical (from the
-schema when given), and two shared views are built lazily: a discretised view for
-marginals and a scaled, one-hot view for distances.
+schema when given) and read cell by cell (:class:`_Reader`), so no cell's content can
+change how the others are read or crash the evaluation; two shared views are built
+lazily: a discretised view for marginals and scaled values with category codes for
+distances.
 
 With a privacy unit (a column such as ``patient_id``), privacy is stated per person,
 so attacks must target persons: the unit ids of the real and holdout rows are kept
@@ -24,7 +26,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from privsynth.cells import to_numbers
+from privsynth.domain.codecs import parse_datetimes
 from privsynth.errors import ConfigurationError, InputDataError
+from privsynth.evaluation.distances import Rows
 from privsynth.schema import CategoricalSpec, DatetimeSpec, NumericSpec, Schema
 
 ColumnKind = Literal["numeric", "categorical"]
@@ -32,6 +36,15 @@ MISSING = "<missing>"
 #: numeric columns are cut into this many quantile bins of the real data for marginals
 MARGINAL_BINS = 10
 FloatMatrix = npt.NDArray[np.float64]
+
+
+def quantiles_of(values: FloatMatrix, q: npt.ArrayLike) -> FloatMatrix:
+    """``np.quantile`` computed on ``values / 4`` and scaled back: the same bits for
+    ordinary values (scaling by a power of two is exact), but no overflow when it
+    interpolates between magnitudes near the float limit, such as ``1e308`` and
+    ``-1e308`` in a hostile table (``np.quantile`` gives -inf there)."""
+    result: FloatMatrix = np.quantile(values / 4.0, np.asarray(q, dtype=np.float64)) * 4.0
+    return result
 
 
 @dataclass
@@ -76,14 +89,15 @@ class EvaluationData:
         if units is not None:
             real, holdout = units.real, units.holdout
         columns = _shared_columns(real, synthetic, holdout, schema, privacy_unit)
-        kinds = {c: _kind(c, real[c], schema) for c in columns}
+        readers = {c: _reader(c, real[c], schema) for c in columns}
+        kinds = {c: reader.kind for c, reader in readers.items()}
         qis = list(quasi_identifiers or _roles(schema, "quasi_identifier", privacy_unit))
         secrets_ = list(sensitive or _roles(schema, "sensitive", privacy_unit))
         _check_roles([*qis, *secrets_, *([target] if target else [])], kinds, privacy_unit)
         return cls(
-            real=_normalise(real, kinds),
-            synthetic=_normalise(synthetic, kinds),
-            holdout=_normalise(holdout, kinds) if holdout is not None else None,
+            real=_normalise(real, readers),
+            synthetic=_normalise(synthetic, readers),
+            holdout=_normalise(holdout, readers) if holdout is not None else None,
             kinds=kinds,
             target=target,
             quasi_identifiers=[q for q in qis if q in kinds],
@@ -122,7 +136,7 @@ class EvaluationData:
         for column in self.numeric_columns:
             values = self.real[column].dropna().to_numpy(dtype=np.float64)
             quantiles = np.linspace(0, 1, MARGINAL_BINS + 1)
-            cuts = np.unique(np.quantile(values, quantiles)) if values.size else np.array([0.0])
+            cuts = np.unique(quantiles_of(values, quantiles)) if values.size else np.array([0.0])
             edges[column] = cuts
         return edges
 
@@ -146,7 +160,7 @@ class EvaluationData:
         scales = {}
         for column in self.numeric_columns:
             values = self.real[column].dropna().to_numpy(dtype=np.float64)
-            low, high = np.quantile(values, [0.01, 0.99]) if values.size else (0.0, 1.0)
+            low, high = quantiles_of(values, [0.01, 0.99]) if values.size else (0.0, 1.0)
             scales[column] = (float(low), float(high) if high > low else float(low) + 1.0)
         return scales
 
@@ -158,24 +172,26 @@ class EvaluationData:
             for c in self.categorical_columns
         }
 
-    def encoded(self, frame: pd.DataFrame, columns: Sequence[str] | None = None) -> FloatMatrix:
-        """Rows as vectors for distances: numeric scaled to ~[0, 1] (clipped), categorical
-        one-hot scaled by 1/sqrt(2) so that a mismatch costs 1 in Euclidean distance."""
-        blocks = []
-        for column in columns or self.columns:
-            if self.kinds[column] == "numeric":
-                low, high = self._scales[column]
-                values = frame[column].to_numpy(dtype=np.float64)
-                scaled = np.clip((values - low) / (high - low), -0.5, 1.5)
-                blocks.append(np.nan_to_num(scaled, nan=-1.0)[:, None])
-            else:
-                categories = self._categories[column]
-                codes = pd.Categorical(frame[column].astype(str), categories=categories).codes
-                one_hot = np.zeros((len(frame), len(categories)), dtype=np.float64)
-                valid = codes >= 0
-                one_hot[np.flatnonzero(valid), codes[valid]] = 1.0 / np.sqrt(2.0)
-                blocks.append(one_hot)
-        return np.hstack(blocks) if blocks else np.zeros((len(frame), 0))
+    def encoded(self, frame: pd.DataFrame, columns: Sequence[str] | None = None) -> Rows:
+        """Rows for distances: numeric scaled to ~[0, 1] (clipped; missing at -1) and
+        categories as codes over the three tables' categories, a mismatch costing 1 in
+        squared distance (as a one-hot scaled by 1/sqrt(2), without its memory). A
+        category none of the tables holds gets one shared extra code."""
+        names = list(columns or self.columns)
+        numeric = [c for c in names if self.kinds[c] == "numeric"]
+        categorical = [c for c in names if self.kinds[c] != "numeric"]
+        values = np.zeros((len(frame), len(numeric)), dtype=np.float64)
+        for j, column in enumerate(numeric):
+            low, high = self._scales[column]
+            quarter = frame[column].to_numpy(dtype=np.float64) / 4.0  # no overflow, same bits
+            scaled = np.clip((quarter - low / 4.0) / (high / 4.0 - low / 4.0), -0.5, 1.5)
+            values[:, j] = np.nan_to_num(scaled, nan=-1.0)
+        codes = np.zeros((len(frame), len(categorical)), dtype=np.int64)
+        for j, column in enumerate(categorical):
+            categories = self._categories[column]
+            found = pd.Categorical(frame[column].astype(str), categories=categories).codes
+            codes[:, j] = np.where(found >= 0, found, len(categories))
+        return Rows(values, codes, tuple(len(self._categories[c]) for c in categorical))
 
 
 @dataclass(frozen=True)
@@ -258,38 +274,54 @@ def _shared_columns(
     return [str(c) for c in columns]
 
 
-def _kind(column: str, values: pd.Series, schema: Schema | None) -> ColumnKind:
+@dataclass(frozen=True)
+class _Reader:
+    """How one column's cells are read, decided once (from the schema, else from the
+    real table) and applied to every table cell by cell, so that what a cell becomes
+    never depends on the other cells of its table: numbers, dates (days since 1970; a
+    strptime ``format``, ``None`` for ISO 8601, as the generators read them) or
+    categories. A cell that does not parse, and an infinite number (no metric can place
+    it), is missing."""
+
+    kind: ColumnKind
+    dates: bool = False
+    format: str | None = None
+
+    def read(self, values: pd.Series) -> pd.Series:
+        if self.kind == "categorical":
+            return values.astype("string").fillna(MISSING).astype(str)
+        if self.dates:
+            stamps = parse_datetimes(values, self.format)
+            days = (stamps - pd.Timestamp(0)).dt.total_seconds() / 86_400.0
+            return days.astype(np.float64)
+        numbers = to_numbers(values).astype(np.float64)
+        return numbers.where(np.isfinite(numbers))
+
+
+def _reader(column: str, values: pd.Series, schema: Schema | None) -> _Reader:
+    """The schema's kind, else: numbers when every present real cell is one, dates when
+    98% of them are ISO 8601 dates, categories otherwise."""
     if schema is not None and column in schema.columns:
         spec = schema[column]
-        if isinstance(spec, NumericSpec | DatetimeSpec):
-            return "numeric"
+        if isinstance(spec, NumericSpec):
+            return _Reader("numeric")
+        if isinstance(spec, DatetimeSpec):
+            return _Reader("numeric", dates=True, format=spec.format)
         if isinstance(spec, CategoricalSpec):
-            return "categorical"
-    present = values.dropna()
-    if not len(present):
-        return "categorical"
-    if to_numbers(present).notna().all():
-        return "numeric"
-    dates = pd.to_datetime(present.astype(str), errors="coerce", format="ISO8601")
-    return "numeric" if dates.notna().mean() >= 0.98 else "categorical"
+            return _Reader("categorical")
+    counts = values.dropna().astype("string").value_counts()
+    if counts.empty:
+        return _Reader("categorical")
+    texts = pd.Series(counts.index.to_numpy(dtype=object), dtype=object)
+    if to_numbers(texts).notna().all():
+        return _Reader("numeric")
+    dates = parse_datetimes(texts, None).notna().to_numpy()
+    share = counts.to_numpy()[dates].sum() / counts.sum()
+    return _Reader("numeric", dates=True) if share >= 0.98 else _Reader("categorical")
 
 
-def _as_number(values: pd.Series) -> pd.Series:
-    """Numbers as floats; dates (ISO or as written) as days since 1970."""
-    numbers = to_numbers(values)
-    if numbers.notna().sum() >= values.notna().sum() * 0.5:
-        return numbers.astype(np.float64)
-    stamps = pd.to_datetime(values, errors="coerce", format="mixed")
-    return ((stamps - pd.Timestamp(0)).dt.total_seconds() / 86_400.0).astype(np.float64)
-
-
-def _normalise(frame: pd.DataFrame, kinds: dict[str, ColumnKind]) -> pd.DataFrame:
-    out: dict[str, pd.Series] = {}
-    for column, kind in kinds.items():
-        if kind == "numeric":
-            out[column] = _as_number(frame[column])
-        else:
-            out[column] = frame[column].astype("string").fillna(MISSING).astype(str)
+def _normalise(frame: pd.DataFrame, readers: dict[str, _Reader]) -> pd.DataFrame:
+    out = {column: reader.read(frame[column]) for column, reader in readers.items()}
     return pd.DataFrame(out).reset_index(drop=True)
 
 

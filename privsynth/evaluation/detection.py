@@ -18,7 +18,7 @@ from sklearn.metrics import roc_auc_score
 
 from privsynth.evaluation.base import METRICS, Metric, MetricResult
 from privsynth.evaluation.data import EvaluationData, FloatMatrix
-from privsynth.evaluation.utility import FeatureEncoder, classifier, model_threads
+from privsynth.evaluation.utility import FeatureEncoder, classifier, model_threads, trainable
 
 #: rows taken from each table at most; more barely changes the AUC and costs time
 MAX_ROWS_PER_TABLE = 20_000
@@ -117,7 +117,7 @@ class DetectionAUC(Metric):
         aucs, features = [], []
         for k in range(FOLDS):
             train, test = fold != k, fold == k
-            model = classifier(encoder.categorical_mask).fit(x[train], y[train])
+            model = classifier(encoder.categorical_mask).fit(trainable(x[train]), y[train])
             aucs.append(float(roc_auc_score(y[test], model.predict_proba(x[test])[:, 1])))
             if k == 0:
                 features = top_features(model, x[test], y[test], data.columns, data.seed)

@@ -1,27 +1,38 @@
-"""Nearest-neighbour distances between encoded rows, fast enough for census-sized tables.
+"""Nearest-neighbour distances between encoded rows, in memory that does not grow with
+the number of categories.
 
 Every distance-based metric and attack (DCR, NNDR, alpha-precision, membership and
 attribute inference) reduces to "which reference rows are closest to each query row".
-Rows come from :meth:`EvaluationData.encoded` (numeric scaled to ~[0, 1], one-hot
-scaled so a category mismatch costs 1), so plain Euclidean distance applies.
+Rows are :class:`Rows` (from :meth:`EvaluationData.encoded`): numeric values scaled to
+~[0, 1] and one code per categorical column. Their distance is Euclidean with a
+category mismatch costing 1 in squared distance, the distance of a one-hot encoding
+scaled by 1/sqrt(2), but that one-hot matrix is never built: its width is the number of
+categories, and on a 100k-row hospital table with codes of hundreds of values it
+took gigabytes and made every matrix product tens of times slower.
 
-The search is brute force, which is exact and simple, but organised for BLAS: rows are
-centred, cast to float32 and each query chunk gets one matrix product with the
-reference. The product is augmented so that it directly yields
-``score = q.r - |r|^2 / 2``, which is largest for the nearest ``r`` (because
-``|q - r|^2 = |q|^2 - 2 score``); picking neighbours is then an ``argmax`` per row, a
-fraction of a nanosecond per pair. The chosen neighbours' distances are recomputed
-exactly in float64, so an exact copy is at distance 0, not at float32 round-off.
+The search is brute force, which is exact, organised for BLAS: each query chunk gets
+one float32 matrix product with the reference, giving
+``score = q.r - |r|^2 / 2 + matches / 2`` (numeric parts centred on the reference mean),
+which is largest for the nearest ``r`` because ``|q - r|^2 = |q|^2 + C - 2 score`` for
+``C`` categorical columns. Categories held by more than :data:`DENSE_SHARE` of the
+reference rows enter the product as one-hot columns (at most 1/DENSE_SHARE per
+categorical column); a rarer category adds its 1/2 by scattering it to the reference
+rows that share it, at most that share of the reference per query. Neighbours are
+picked by ``argmax`` and their distances recomputed exactly in float64, so an exact copy
+is at distance 0, not at float32 round-off. Query rows go in chunks, so memory is one
+chunk of scores whatever the table sizes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 FloatMatrix = npt.NDArray[np.float64]
+CodeMatrix = npt.NDArray[np.int64]
 IndexArray = npt.NDArray[np.intp]
 Float32Matrix = npt.NDArray[np.float32]
 
@@ -29,6 +40,44 @@ Float32Matrix = npt.NDArray[np.float32]
 DEFAULT_MAX_QUERIES = 5_000
 #: float32 elements of one chunk of the score matrix (128 MB)
 CHUNK_ELEMENTS = 1 << 25
+#: categories held by more than this share of the reference rows are one-hot columns of
+#: the matrix product; rarer ones are scattered (a balance of the two costs)
+DENSE_SHARE = 1.0 / 16.0
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows for distances: ``numeric`` (n, p) values and ``codes`` (n, c) category codes
+    (>= 0); ``sizes`` are the categories per code column, the width of the one-hot
+    space they stand for (the ``d`` of a density over them)."""
+
+    numeric: FloatMatrix
+    codes: CodeMatrix
+    sizes: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, rows: Rows | npt.ArrayLike) -> Rows:
+        """``rows`` as :class:`Rows`; a plain matrix is all numeric (plain Euclidean)."""
+        if isinstance(rows, Rows):
+            return rows
+        matrix = np.asarray(rows, dtype=np.float64)
+        if matrix.ndim != 2:
+            raise ValueError(f"rows must be a matrix, got shape {matrix.shape}")
+        return cls(matrix, np.zeros((len(matrix), 0), dtype=np.int64), ())
+
+    def __len__(self) -> int:
+        return len(self.numeric)
+
+    def __getitem__(self, positions: IndexArray | slice) -> Rows:
+        return Rows(self.numeric[positions], self.codes[positions], self.sizes)
+
+    @property
+    def width(self) -> int:
+        """Dimensions of the equivalent one-hot encoding."""
+        return int(self.numeric.shape[1] + sum(self.sizes))
+
+
+Points = Rows | FloatMatrix
 
 
 def subsample(n: int, limit: int | None, rng: np.random.Generator) -> IndexArray:
@@ -38,46 +87,145 @@ def subsample(n: int, limit: int | None, rng: np.random.Generator) -> IndexArray
     return np.sort(rng.choice(n, size=limit, replace=False)).astype(np.intp)
 
 
-def _augmented(
-    queries: FloatMatrix, reference: FloatMatrix
-) -> tuple[Float32Matrix, Float32Matrix, FloatMatrix, FloatMatrix]:
-    """Centred float32 ``[q, 1]`` and ``[r, -|r|^2/2]`` (their product is the score) and
-    the centred float64 rows for exact distances.
+@dataclass(frozen=True)
+class _CodeIndex:
+    """One categorical column of the reference: each code's one-hot slot in the matrix
+    product (-1 when rare) and its reference rows (``order[starts[k]:starts[k + 1]]``)."""
 
-    Centring on the reference mean keeps the norms small, so the float32 score loses
-    little precision to cancellation."""
-    if queries.ndim != 2 or reference.ndim != 2 or queries.shape[1] != reference.shape[1]:
-        raise ValueError(f"incompatible shapes {queries.shape} and {reference.shape}")
-    centre = reference.mean(axis=0) if len(reference) else np.zeros(reference.shape[1])
-    q64 = np.asarray(queries, dtype=np.float64) - centre
-    r64 = np.asarray(reference, dtype=np.float64) - centre
-    q32 = np.hstack([q64, np.ones((len(q64), 1))]).astype(np.float32)
-    r32 = np.hstack([r64, -0.5 * np.einsum("ij,ij->i", r64, r64)[:, None]]).astype(np.float32)
-    return q32, r32, q64, r64
+    slot: IndexArray
+    order: IndexArray
+    starts: IndexArray
+
+    @classmethod
+    def build(cls, codes: CodeMatrix, size: int, first_slot: int) -> _CodeIndex:
+        size = max(size, int(codes.max(initial=-1)) + 1)
+        counts = np.bincount(codes, minlength=size)
+        dense = np.flatnonzero(counts > DENSE_SHARE * len(codes))
+        slot = np.full(size, -1, dtype=np.intp)
+        slot[dense] = first_slot + np.arange(len(dense))
+        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
+        return cls(slot, np.argsort(codes, kind="stable").astype(np.intp), starts)
+
+    def slots_of(self, codes: CodeMatrix) -> IndexArray:
+        """Each code's slot; -1 for rare codes and codes the reference never saw."""
+        known = codes < len(self.slot)
+        return np.where(known, self.slot[np.where(known, codes, 0)], -1)
+
+    def runs(self, codes: CodeMatrix) -> tuple[IndexArray, IndexArray]:
+        """``(query, reference)`` position pairs sharing a rare code, each pair once."""
+        queries = np.flatnonzero(self.slots_of(codes) < 0)
+        queries = queries[codes[queries] < len(self.slot)]
+        first, last = self.starts[codes[queries]], self.starts[codes[queries] + 1]
+        lengths = last - first
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+        offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return np.repeat(queries, lengths), self.order[np.repeat(first, lengths) + offsets]
+
+
+class _Search:
+    """A reference prepared once for scoring query chunks against it."""
+
+    def __init__(self, reference: Rows) -> None:
+        self.reference = reference
+        numeric = reference.numeric
+        self.centre = numeric.mean(axis=0) if len(numeric) else np.zeros(numeric.shape[1])
+        self.indexes: list[_CodeIndex] = []
+        slots = numeric.shape[1]
+        for j in range(reference.codes.shape[1]):
+            size = reference.sizes[j] if j < len(reference.sizes) else 0
+            index = _CodeIndex.build(reference.codes[:, j], size, slots)
+            slots += int((index.slot >= 0).sum())
+            self.indexes.append(index)
+        self.width = slots
+        centred = numeric - self.centre
+        block = self._one_hot(reference.codes, 0.5)
+        block[:, : numeric.shape[1]] = centred
+        block[:, -1] = -0.5 * np.einsum("ij,ij->i", centred, centred)
+        self.dense = block
+
+    def _one_hot(self, codes: CodeMatrix, value: float) -> Float32Matrix:
+        """float32 rows of ``width + 1`` columns: ``value`` in each frequent code's slot."""
+        block = np.zeros((len(codes), self.width + 1), dtype=np.float32)
+        for j, index in enumerate(self.indexes):
+            slots = index.slots_of(codes[:, j])
+            rows = np.flatnonzero(slots >= 0)
+            block[rows, slots[rows]] = value
+        return block
+
+    def check(self, queries: Rows) -> None:
+        ref = self.reference
+        if (
+            queries.numeric.shape[1] != ref.numeric.shape[1]
+            or queries.codes.shape[1] != ref.codes.shape[1]
+        ):
+            raise ValueError(
+                f"incompatible rows: {queries.numeric.shape[1]} numeric and "
+                f"{queries.codes.shape[1]} categorical columns against "
+                f"{ref.numeric.shape[1]} and {ref.codes.shape[1]}"
+            )
+
+    def scores(self, queries: Rows) -> Float32Matrix:
+        """``q.r - |r|^2/2 + matches/2`` of every query (a chunk) and reference row."""
+        block = self._one_hot(queries.codes, 1.0)
+        block[:, : queries.numeric.shape[1]] = queries.numeric - self.centre
+        block[:, -1] = 1.0
+        scores: Float32Matrix = block @ self.dense.T
+        for j, index in enumerate(self.indexes):
+            rows, columns = index.runs(queries.codes[:, j])
+            scores[rows, columns] += np.float32(0.5)
+        return scores
+
+    def norms(self, queries: Rows) -> FloatMatrix:
+        """``|q|^2 + C`` (centred), so that ``|q - r|^2 = norms - 2 score``."""
+        centred = queries.numeric - self.centre
+        norms: FloatMatrix = np.einsum("ij,ij->i", centred, centred) + queries.codes.shape[1]
+        return norms
+
+    def exact(self, queries: Rows, picked: IndexArray) -> FloatMatrix:
+        """Exact float64 squared distances from each query to its ``picked`` rows."""
+        ref = self.reference
+        diff = queries.numeric[:, None, :] - ref.numeric[picked]
+        squared: FloatMatrix = np.einsum("ijk,ijk->ij", diff, diff)
+        squared += (queries.codes[:, None, :] != ref.codes[picked]).sum(axis=2)
+        return squared
+
+    def chunks(self, queries: Rows, chunk_elements: int) -> Iterator[tuple[slice, Float32Matrix]]:
+        """Query slices and their scores, one bounded chunk at a time."""
+        self.check(queries)
+        rows = max(1, chunk_elements // max(1, len(self.reference)))
+        for start in range(0, len(queries), rows):
+            part = slice(start, min(start + rows, len(queries)))
+            yield part, self.scores(queries[part])
+
+
+class MatchCounter:
+    """How many categorical columns each reference row shares with each query row,
+    counted exactly (halves and integers are exact in float32) through the same
+    one-hot product and rare-category scatter as the search."""
+
+    def __init__(self, codes: CodeMatrix) -> None:
+        self._search = _Search(Rows(np.zeros((len(codes), 0)), codes))
+
+    def matches(self, codes: CodeMatrix) -> Float32Matrix:
+        """``(n_queries, n_reference)`` counts of shared categories."""
+        scores = self._search.scores(Rows(np.zeros((len(codes), 0)), codes))
+        scores *= np.float32(2.0)
+        return scores
 
 
 def score_chunks(
-    queries: FloatMatrix, reference: FloatMatrix, chunk_elements: int = CHUNK_ELEMENTS
+    queries: Points, reference: Points, chunk_elements: int = CHUNK_ELEMENTS
 ) -> Iterator[tuple[slice, Float32Matrix, FloatMatrix]]:
-    """Chunks of ``score = q.r - |r|^2/2`` (float32; larger is closer), with each chunk's
-    query rows and their squared norms (centred, float64) so callers can recover
-    ``|q - r|^2 = |q|^2 - 2 score``.
+    """Chunks of ``score`` (float32; larger is closer), with each chunk's query rows and
+    the norms that recover ``|q - r|^2 = norms - 2 score``.
 
     Yielded as a generator so memory stays at one chunk whatever the table sizes."""
-    prepared = _augmented(queries, reference)
-    for part, scores in _chunks(prepared, chunk_elements):
-        q64 = prepared[2][part]
-        yield part, scores, np.einsum("ij,ij->i", q64, q64)
-
-
-def _chunks(
-    prepared: tuple[Float32Matrix, Float32Matrix, FloatMatrix, FloatMatrix], chunk_elements: int
-) -> Iterator[tuple[slice, Float32Matrix]]:
-    q32, r32 = prepared[0], prepared[1]
-    rows = max(1, chunk_elements // max(1, len(r32)))
-    for start in range(0, len(q32), rows):
-        part = slice(start, min(start + rows, len(q32)))
-        yield part, q32[part] @ r32.T
+    rows = Rows.of(queries)
+    search = _Search(Rows.of(reference))
+    for part, scores in search.chunks(rows, chunk_elements):
+        yield part, scores, search.norms(rows[part])
 
 
 def _exclude(scores: Float32Matrix, exclude: IndexArray | None, part: slice) -> None:
@@ -90,8 +238,8 @@ def _exclude(scores: Float32Matrix, exclude: IndexArray | None, part: slice) -> 
 
 
 def nearest_neighbours(
-    queries: FloatMatrix,
-    reference: FloatMatrix,
+    queries: Points,
+    reference: Points,
     k: int = 1,
     *,
     exclude: IndexArray | None = None,
@@ -105,33 +253,36 @@ def nearest_neighbours(
     rather than by distance 0 keeps genuine duplicates as neighbours. One candidate
     more than ``k`` is taken from the float32 scores and re-ranked exactly, which
     absorbs float32 near-ties."""
-    n_ref = len(reference)
-    usable = n_ref - (1 if exclude is not None else 0)
+    rows, search = Rows.of(queries), _Search(Rows.of(reference))
+    usable = len(search.reference) - (1 if exclude is not None else 0)
     if not 1 <= k <= usable:
         raise ValueError(f"k={k} needs at least {k} reference rows, have {usable}")
     candidates = min(k + 1, usable)
-    distances = np.empty((len(queries), k), dtype=np.float64)
-    indices = np.empty((len(queries), k), dtype=np.intp)
-    prepared = _augmented(queries, reference)
-    q64, r64 = prepared[2], prepared[3]
-    for part, scores in _chunks(prepared, chunk_elements):
-        rows = np.arange(scores.shape[0])
+    distances = np.empty((len(rows), k), dtype=np.float64)
+    indices = np.empty((len(rows), k), dtype=np.intp)
+    for part, scores in search.chunks(rows, chunk_elements):
         _exclude(scores, exclude, part)
-        picked = np.empty((scores.shape[0], candidates), dtype=np.intp)
-        for j in range(candidates):
-            picked[:, j] = scores.argmax(axis=1)
-            scores[rows, picked[:, j]] = -np.inf
-        diff = q64[part][:, None, :] - r64[picked]
-        exact = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+        picked = _top(scores, candidates)
+        exact = np.sqrt(search.exact(rows[part], picked))
         order = np.argsort(exact, axis=1, kind="stable")[:, :k]
         distances[part] = np.take_along_axis(exact, order, axis=1)
         indices[part] = np.take_along_axis(picked, order, axis=1)
     return distances, indices
 
 
+def _top(scores: Float32Matrix, count: int) -> IndexArray:
+    """Column positions of the ``count`` largest scores per row (``scores`` is spent)."""
+    rows = np.arange(scores.shape[0])
+    picked = np.empty((scores.shape[0], count), dtype=np.intp)
+    for j in range(count):
+        picked[:, j] = scores.argmax(axis=1)
+        scores[rows, picked[:, j]] = -np.inf
+    return picked
+
+
 def nearest_distances(
-    queries: FloatMatrix,
-    reference: FloatMatrix,
+    queries: Points,
+    reference: Points,
     k: int = 1,
     *,
     exclude_self: bool = False,
@@ -159,8 +310,8 @@ MIN_EXPONENT = np.float32(-80.0)
 
 
 def log_kde(
-    queries: FloatMatrix,
-    reference: FloatMatrix,
+    queries: Points,
+    reference: Points,
     bandwidths: npt.ArrayLike,
     *,
     exclude: IndexArray | None = None,
@@ -170,15 +321,15 @@ def log_kde(
 
     ``log p(x) = logsumexp_j(-|x - r_j|^2 / 2h^2) - log n - (d/2) log(2 pi h^2)``,
     summed chunk by chunk with the nearest row's term factored out exactly, so nothing
-    underflows. Several bandwidths share one distance computation (for choosing ``h``
-    by cross-validation). ``exclude`` drops one reference row per query
-    (leave-one-out)."""
+    underflows; ``d`` is the width of the equivalent one-hot encoding. Several
+    bandwidths share one distance computation (for choosing ``h`` by
+    cross-validation). ``exclude`` drops one reference row per query (leave-one-out)."""
     return kde_and_nearest(queries, reference, bandwidths, exclude=exclude)[0]
 
 
 def kde_and_nearest(
-    queries: FloatMatrix,
-    reference: FloatMatrix,
+    queries: Points,
+    reference: Points,
     bandwidths: npt.ArrayLike,
     *,
     exclude: IndexArray | None = None,
@@ -188,28 +339,32 @@ def kde_and_nearest(
     h = np.atleast_1d(np.asarray(bandwidths, dtype=np.float64))
     if (h <= 0).any():
         raise ValueError("bandwidths must be positive")
-    n_ref, dims = reference.shape
-    n_used = n_ref - (1 if exclude is not None else 0)
+    rows, search = Rows.of(queries), _Search(Rows.of(reference))
+    n_used = len(search.reference) - (1 if exclude is not None else 0)
     if n_used < 1:
         raise ValueError("need at least one reference row")
-    density = np.empty((len(queries), len(h)), dtype=np.float64)
-    nearest = np.empty(len(queries), dtype=np.float64)
-    prepared = _augmented(queries, reference)
-    q64, r64 = prepared[2], prepared[3]
-    for part, scores in _chunks(prepared, CHUNK_ELEMENTS):
+    density = np.empty((len(rows), len(h)), dtype=np.float64)
+    nearest = np.empty(len(rows), dtype=np.float64)
+    for part, scores in search.chunks(rows, CHUNK_ELEMENTS):
         _exclude(scores, exclude, part)
         best = scores.argmax(axis=1)
         np.subtract(scores, scores[np.arange(len(best)), best][:, None], out=scores)
-        diff = q64[part] - r64[best]
-        d_min_sq = np.einsum("ij,ij->i", diff, diff)
+        d_min_sq = search.exact(rows[part], best[:, None])[:, 0]
         nearest[part] = np.sqrt(d_min_sq)
-        terms = np.empty_like(scores)
-        for j, width in enumerate(h):
-            # -|q - r|^2 / 2h^2 = (score - score_best) / h^2 - d_min^2 / 2h^2
-            np.multiply(scores, np.float32(1.0 / width**2), out=terms)
-            np.maximum(terms, MIN_EXPONENT, out=terms)
-            np.exp(terms, out=terms)
-            total = terms.sum(axis=1, dtype=np.float64)
-            density[part, j] = np.log(total) - d_min_sq / (2.0 * width**2)
-    density -= np.log(n_used) + 0.5 * dims * np.log(2.0 * np.pi * h**2)
+        density[part] = _log_sums(scores, h) - d_min_sq[:, None] / (2.0 * h**2)
+    density -= np.log(n_used) + 0.5 * search.reference.width * np.log(2.0 * np.pi * h**2)
     return density, nearest
+
+
+def _log_sums(relative: Float32Matrix, h: FloatMatrix) -> FloatMatrix:
+    """``log sum_j exp((score_j - score_best) / h^2)`` per row and bandwidth: the kernel
+    sum with the nearest row's term factored out (``-|q - r|^2 / 2h^2`` is
+    ``(score - score_best) / h^2 - d_min^2 / 2h^2``)."""
+    out = np.empty((relative.shape[0], len(h)), dtype=np.float64)
+    terms = np.empty_like(relative)
+    for j, width in enumerate(h):
+        np.multiply(relative, np.float32(1.0 / width**2), out=terms)
+        np.maximum(terms, MIN_EXPONENT, out=terms)
+        np.exp(terms, out=terms)
+        out[:, j] = np.log(terms.sum(axis=1, dtype=np.float64))
+    return out

@@ -31,9 +31,11 @@ from privsynth.evaluation.data import EvaluationData
 from privsynth.evaluation.distances import (
     DEFAULT_MAX_QUERIES,
     FloatMatrix,
+    Rows,
     nearest_distances,
     subsample,
 )
+from privsynth.evaluation.stats import wilson_interval
 
 #: neighbours defining a k-NN ball / density in alpha-precision and beta-recall
 SUPPORT_K = 5
@@ -86,6 +88,13 @@ def closer_share(to_train: FloatMatrix, to_holdout: FloatMatrix) -> float:
     return float(np.mean(to_train < to_holdout) + 0.5 * np.mean(to_train == to_holdout))
 
 
+def share_interval(share: float, n: int) -> tuple[float, float]:
+    """95% Wilson interval of a closer-to-training share measured on ``n`` sampled
+    synthetic rows (ties, counted one half, are rounded into whole rows): the value is
+    estimated on a sample, so its uncertainty is stated, wider when the sample is."""
+    return wilson_interval(round(share * n), n)
+
+
 def size_corrected(raw: float, expected: float) -> float:
     """Rescale a closer-to-training share so the ideal sits at 0.5 whatever the sizes.
 
@@ -100,7 +109,7 @@ def size_corrected(raw: float, expected: float) -> float:
 
 def _equal_size_distances(
     data: EvaluationData,
-    queries: FloatMatrix,
+    queries: Rows,
     to_train: FloatMatrix,
     to_holdout: FloatMatrix,
     rng: np.random.Generator,
@@ -131,10 +140,13 @@ class DistanceToClosestRecord(Metric):
     behave like copies. Values below 0.5 are no privacy concern. Goal is declared
     ``minimize`` with range [0, 1]; read it as "lower, down to 0.5".
 
-    The raw share and its ideal are in the details, with the median and 5th percentile
-    of the distances to training and to holdout rows, computed with the larger of the
-    two sets subsampled to the size of the smaller (distances to a larger set are
-    smaller, so unequal sizes would not compare)."""
+    The share is measured on at most ``max_queries`` sampled synthetic rows (against
+    every training and holdout row); ``ci`` is its 95% interval for that sample size
+    (Wilson, mapped like the value). The raw share and its ideal are in the details,
+    with the median and 5th percentile of the distances to training and to holdout
+    rows, computed with the larger of the two sets subsampled to the size of the
+    smaller (distances to a larger set are smaller, so unequal sizes would not
+    compare)."""
 
     name: ClassVar[str] = "dcr"
     goal: ClassVar[Goal] = "minimize"
@@ -154,6 +166,7 @@ class DistanceToClosestRecord(Metric):
         return self.result(
             size_corrected(raw, expected),
             ideal=0.5,
+            ci=[size_corrected(bound, expected) for bound in share_interval(raw, len(picks))],
             raw_share=raw,
             raw_share_ideal=expected,
             median_dcr_train=float(np.median(train_eq)),
@@ -249,7 +262,7 @@ def _levels_of(radii: FloatMatrix, own_radii: FloatMatrix) -> FloatMatrix:
 
 
 def alpha_beta_curves(
-    real: FloatMatrix, synthetic: FloatMatrix, rng: np.random.Generator, max_rows: int
+    real: Rows, synthetic: Rows, rng: np.random.Generator, max_rows: int
 ) -> AlphaBetaCurves:
     """k-NN estimates of Alaa et al.'s alpha-precision and beta-recall curves.
 
@@ -295,9 +308,7 @@ def alpha_beta_curves(
     return AlphaBetaCurves(LEVELS, precision, recall, size)
 
 
-def _kth_radius(
-    queries: FloatMatrix, reference: FloatMatrix, *, exclude_self: bool = False
-) -> FloatMatrix:
+def _kth_radius(queries: Rows, reference: Rows, *, exclude_self: bool = False) -> FloatMatrix:
     """Distance from each query to its k-th nearest reference row."""
     k = min(SUPPORT_K, len(reference) - (1 if exclude_self else 0))
     return nearest_distances(queries, reference, k, exclude_self=exclude_self)[:, k - 1]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from scipy import stats
 
 from privsynth.errors import ConfigurationError
 from privsynth.evaluation.base import METRICS, Metric, MetricResult
-from privsynth.evaluation.data import EvaluationData, FloatMatrix
+from privsynth.evaluation.data import EvaluationData, FloatMatrix, quantiles_of
 
 IntArray = npt.NDArray[np.int64]
 #: combined marginal codes above this many cells are counted with np.unique, not bincount
@@ -62,7 +63,7 @@ def scaled_wasserstein(real: pd.Series, synthetic: pd.Series) -> float | None:
     b = synthetic.dropna().to_numpy(np.float64)
     if not a.size or not b.size:
         return None
-    q1, q3 = np.quantile(a, [0.25, 0.75])
+    q1, q3 = quantiles_of(a, [0.25, 0.75])
     scale = q3 - q1 if q3 > q1 else a.max() - a.min()
     return float(stats.wasserstein_distance(a, b) / (scale if scale > 0 else 1.0))
 
@@ -225,15 +226,42 @@ MEASURES = {
 }
 
 
+def _unit_scaled(values: FloatMatrix) -> FloatMatrix:
+    """``values`` times the power of two that brings their largest magnitude to at most
+    1: exact, so scale-free measures keep every bit, and sums of squares cannot
+    overflow on values near the float limit (``1e308`` in a hostile table)."""
+    top = float(np.nanmax(np.abs(values), initial=0.0))
+    if top == 0.0 or not np.isfinite(top):
+        return values
+    scaled: FloatMatrix = np.ldexp(values, -int(np.frexp(top)[1]))
+    return scaled
+
+
 def cramers_v(x: pd.Series, y: pd.Series) -> float:
     """Bias-corrected Cramér's V (Bergsma 2013): plain V overstates association in
     small samples and for many categories, which would make noise look like structure."""
-    x_codes, x_labels = pd.factorize(x)
-    y_codes, y_labels = pd.factorize(y)
-    rows, cols, n = len(x_labels), len(y_labels), len(x_codes)
+    return _cramers_v(_Coded.of(x), _Coded.of(y))
+
+
+@dataclass(frozen=True)
+class _Coded:
+    """A categorical column factorised once (codes and how many labels), so that the
+    pairwise associations of a wide table do not factorise a column per pair."""
+
+    codes: IntArray
+    labels: int
+
+    @classmethod
+    def of(cls, values: pd.Series) -> _Coded:
+        codes, labels = pd.factorize(values)
+        return cls(np.asarray(codes, dtype=np.int64), len(labels))
+
+
+def _cramers_v(x: _Coded, y: _Coded) -> float:
+    rows, cols, n = x.labels, y.labels, len(x.codes)
     if n <= 1 or rows < 2 or cols < 2:
         return 0.0
-    table = np.bincount(x_codes * cols + y_codes, minlength=rows * cols).reshape(rows, cols)
+    table = np.bincount(x.codes * cols + y.codes, minlength=rows * cols).reshape(rows, cols)
     expected = np.outer(table.sum(1), table.sum(0)) / n
     phi2 = float(((table - expected) ** 2 / expected).sum() / n)
     phi2 = max(0.0, phi2 - (rows - 1) * (cols - 1) / (n - 1))
@@ -246,11 +274,15 @@ def cramers_v(x: pd.Series, y: pd.Series) -> float:
 def correlation_ratio(categories: pd.Series, values: pd.Series) -> float:
     """Eta: the share of the numeric column's spread explained by the categorical
     column's groups (square-rooted); 0 when the numeric column is constant."""
-    present = values.notna().to_numpy()
-    v = values.to_numpy(np.float64)[present]
+    return _correlation_ratio(_Coded.of(categories), values.to_numpy(np.float64))
+
+
+def _correlation_ratio(categories: _Coded, values: FloatMatrix) -> float:
+    present = ~np.isnan(values)
+    v = _unit_scaled(values[present])
     if v.size < 2:
         return 0.0
-    groups, _ = pd.factorize(categories[present])
+    groups = categories.codes[present]
     deviation = v - v.mean()
     total = float((deviation**2).sum())
     if total <= 0:
@@ -263,6 +295,8 @@ def correlation_ratio(categories: pd.Series, values: pd.Series) -> float:
 
 def pearson(x: pd.Series, y: pd.Series) -> float:
     """Pearson's r on rows where both are present; 0 when either is constant."""
+    x = pd.Series(_unit_scaled(x.to_numpy(np.float64)), index=x.index)
+    y = pd.Series(_unit_scaled(y.to_numpy(np.float64)), index=y.index)
     with np.errstate(divide="ignore", invalid="ignore"):  # a constant column: NaN, then 0
         value = x.corr(y)
     return 0.0 if value is None or not np.isfinite(value) else float(value)
@@ -280,12 +314,22 @@ def association(frame: pd.DataFrame, kinds: dict[str, str], a: str, b: str) -> f
 
 
 def association_matrix(data: EvaluationData, frame: pd.DataFrame) -> FloatMatrix:
-    """Symmetric matrix of pairwise associations (diagonal 1)."""
+    """Symmetric matrix of pairwise associations (diagonal 1), as :func:`association`
+    gives them, with each categorical column factorised once."""
     columns = data.columns
-    kinds: dict[str, str] = dict(data.kinds)
+    coded = {c: _Coded.of(frame[c]) for c in data.categorical_columns}
+    values = {c: frame[c].to_numpy(np.float64) for c in data.numeric_columns}
     matrix = np.eye(len(columns))
     for i, j in itertools.combinations(range(len(columns)), 2):
-        matrix[i, j] = matrix[j, i] = association(frame, kinds, columns[i], columns[j])
+        a, b = columns[i], columns[j]
+        if a in values and b in values:
+            value = pearson(frame[a], frame[b])
+        elif a in coded and b in coded:
+            value = _cramers_v(coded[a], coded[b])
+        else:
+            categorical, numeric = (a, b) if a in coded else (b, a)
+            value = _correlation_ratio(coded[categorical], values[numeric])
+        matrix[i, j] = matrix[j, i] = value
     return matrix
 
 
@@ -350,7 +394,7 @@ def range_coverage(real: pd.Series, synthetic: pd.Series) -> dict[str, Any]:
         return {"statistic": "range", "value": 1.0}
     if not b.size:
         return {"statistic": "range", "value": 0.0}
-    low, high = (float(q) for q in np.quantile(a, [0.01, 0.99]))
+    low, high = (float(q) for q in quantiles_of(a, [0.01, 0.99]))
     lo, hi = float(b.min()), float(b.max())
     if high <= low:
         value = float(lo <= low <= hi)

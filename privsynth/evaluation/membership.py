@@ -43,6 +43,7 @@ from privsynth.evaluation.data import EvaluationData
 from privsynth.evaluation.distances import (
     FloatMatrix,
     IndexArray,
+    Rows,
     kde_and_nearest,
     log_kde,
     nearest_distances,
@@ -60,7 +61,7 @@ BANDWIDTH_FACTORS = 2.0 ** (np.arange(-8, 0) / 2.0)
 CV_ROWS = 300
 
 
-def choose_bandwidth(rows: FloatMatrix, rng: np.random.Generator) -> float:
+def choose_bandwidth(rows: Rows, rng: np.random.Generator) -> float:
     """The grid bandwidth maximising the leave-one-out log-likelihood of ``rows``.
 
     The grid runs from 1/16 to 0.7 times the median nearest-neighbour distance (the
@@ -175,9 +176,9 @@ def summarise(scores: npt.NDArray[np.float64], labels: npt.NDArray[np.bool_]) ->
 
 
 def attack_scores(
-    targets: FloatMatrix,
-    synthetic: FloatMatrix,
-    reference: FloatMatrix,
+    targets: Rows,
+    synthetic: Rows,
+    reference: Rows,
     rng: np.random.Generator,
 ) -> tuple[dict[str, FloatMatrix], dict[str, float]]:
     """Both attacks' scores per target, and the DOMIAS bandwidths.

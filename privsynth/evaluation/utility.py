@@ -77,6 +77,18 @@ class FeatureEncoder:
         return np.column_stack(blocks) if blocks else np.zeros((len(frame), 0))
 
 
+def trainable(x: FloatMatrix) -> FloatMatrix:
+    """Training features with every all-missing column set to 0: scikit-learn's binning
+    fails on a numeric feature missing in every training row (a generator that released
+    none of a column's values gives one), and a constant carries the same nothing."""
+    empty = np.isnan(x).all(axis=0)
+    if not empty.any():
+        return x
+    filled = x.copy()
+    filled[:, empty] = 0.0
+    return filled
+
+
 def classifier(mask: npt.NDArray[np.bool_]) -> HistGradientBoostingClassifier:
     """The shared model: sklearn defaults, native categoricals, fixed seed."""
     return HistGradientBoostingClassifier(
@@ -125,7 +137,7 @@ def classification_scores(
         scores[:, classes.index(train_classes[0])] = 1.0
     else:
         model = classifier(encoder.categorical_mask)
-        model.fit(encoder.transform(train), train[target].to_numpy())
+        model.fit(trainable(encoder.transform(train)), train[target].to_numpy())
         probabilities = model.predict_proba(encoder.transform(test))
         for k, label in enumerate(model.classes_):
             scores[:, classes.index(label)] = probabilities[:, k]
@@ -151,7 +163,7 @@ def regression_scores(
     model = HistGradientBoostingRegressor(
         categorical_features=mask if mask.any() else None, random_state=RANDOM_STATE
     )
-    model.fit(encoder.transform(train), train[target].to_numpy(np.float64))
+    model.fit(trainable(encoder.transform(train)), train[target].to_numpy(np.float64))
     predicted = model.predict(encoder.transform(test))
     y_test = test[target].to_numpy(np.float64)
     return {

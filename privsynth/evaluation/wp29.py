@@ -39,6 +39,7 @@ from scipy.optimize import minimize_scalar
 from privsynth.errors import ConfigurationError
 from privsynth.evaluation.base import ATTACKS, Attack, RiskResult
 from privsynth.evaluation.data import EvaluationData
+from privsynth.evaluation.distances import MatchCounter
 from privsynth.evaluation.stats import risk_from_rates
 
 FloatArray = npt.NDArray[np.float64]
@@ -62,6 +63,10 @@ _SCREEN_WORDS = 32
 _PREDICATES_PER_BLOCK = 4096
 #: pairwise distances computed at once in the neighbour search
 _DISTANCES_PER_BLOCK = 1 << 22
+#: the pruned neighbour search measures at most this share of the pairs (else all)
+_PRUNED_SHARE = 0.1
+#: rows with fewest category mismatches measured to bound the nearest distance
+_SEEDS = 32
 #: subsample sizes and repeats for the control-size correction (anonymeter's values)
 _CORRECTION_SIZES, _CORRECTION_REPEATS, _CORRECTION_MIN_ROWS = 10, 5, 1000
 #: random subsets averaged when the larger table is subsampled to the smaller's size
@@ -769,7 +774,8 @@ def _gower_neighbours(
     frames = [synthetic, *targets]
     numeric = [c for c in columns if data.kinds[c] == "numeric"]
     categorical = [c for c in columns if data.kinds[c] != "numeric"]
-    raw = [f[numeric].to_numpy(dtype=np.float64).reshape(len(f), -1) for f in frames]
+    # halved: exact, so distances keep their bits, and no range overflows near 1e308
+    raw = [f[numeric].to_numpy(dtype=np.float64).reshape(len(f), -1) / 2.0 for f in frames]
     spans = np.ones(len(numeric))
     for j in range(len(numeric)):
         present = np.concatenate([r[:, j] for r in raw])
@@ -792,16 +798,19 @@ def _gower_neighbours(
 
 def _numeric_distance(targets: FloatArray, synthetic: FloatArray, spans: FloatArray) -> FloatArray:
     """Summed ``|x - y| / range`` over numeric columns (equal differences give equal
-    distances, so ties stay exact)."""
+    distances, so ties stay exact), in place in one buffer: a few passes per column."""
     total = np.zeros((len(targets), len(synthetic)))
+    buffer = np.empty_like(total)
     for j in range(targets.shape[1]):
-        diff = np.abs(targets[:, j, None] - synthetic[None, :, j]) / spans[j]
+        np.subtract.outer(targets[:, j], synthetic[:, j], out=buffer)
+        np.abs(buffer, out=buffer)
+        buffer /= spans[j]
         t_missing, s_missing = np.isnan(targets[:, j]), np.isnan(synthetic[:, j])
         if t_missing.any() or s_missing.any():
-            either = t_missing[:, None] | s_missing[None, :]
-            both = t_missing[:, None] & s_missing[None, :]
-            diff = np.where(either, np.where(both, 0.0, 1.0), diff)
-        total += diff
+            buffer[t_missing] = 1.0  # one value missing costs 1, both missing 0
+            buffer[:, s_missing] = 1.0
+            buffer[np.ix_(t_missing, s_missing)] = 0.0
+        total += buffer
     return total
 
 
@@ -843,14 +852,77 @@ def _nearest(
             settled = (kth < 1.0) | (len(members) == n_syn)
             out[chunk[settled]] = members[pick[settled]]
     rest = np.flatnonzero(out[:, 0] < 0)
-    step = max(1, _DISTANCES_PER_BLOCK // max(n_syn, 1))
-    for first in range(0, len(rest), step):
-        chunk = rest[first : first + step]
-        distance = _numeric_distance(t_num[chunk], s_num, spans)
-        for j in range(t_codes.shape[1]):
-            distance += t_codes[chunk, j, None] != s_codes[None, :, j]
-        out[chunk] = _smallest(distance, k)
+    out[rest] = _nearest_anywhere(t_num[rest], t_codes[rest], s_num, s_codes, spans, k)
     return out
+
+
+def _nearest_anywhere(
+    t_num: FloatArray,
+    t_codes: IntArray,
+    s_num: FloatArray,
+    s_codes: IntArray,
+    spans: FloatArray,
+    k: int,
+) -> IntArray:
+    """``k`` nearest synthetic rows of each target among all of them, exactly.
+
+    The category mismatches (counted by one matrix product) are a lower bound on the
+    distance, so the exact distances to the ``k`` rows with fewest mismatches bound the
+    ``k``-th nearest, and only rows whose mismatches do not exceed that bound can be
+    nearer or tie; only those are measured, unless too many qualify."""
+    counter = MatchCounter(s_codes)
+    out = np.empty((len(t_num), k), dtype=np.int64)
+    step = max(1, _DISTANCES_PER_BLOCK // max(len(s_num), 1))
+    for first in range(0, len(t_num), step):
+        part = slice(first, first + step)
+        mismatches = t_codes.shape[1] - counter.matches(t_codes[part])
+        out[part] = _pruned_nearest(t_num[part], s_num, spans, mismatches, k)
+    return out
+
+
+def _pruned_nearest(
+    t_num: FloatArray, s_num: FloatArray, spans: FloatArray, mismatches: FloatArray, k: int
+) -> IntArray:
+    """:func:`_nearest_anywhere` for one block of targets, given their mismatches with
+    every synthetic row (ties to the lower synthetic index, as :func:`_smallest`)."""
+    bound = _distance_bound(t_num, s_num, spans, mismatches, k)
+    rows, columns = np.nonzero(mismatches <= bound[:, None])
+    if len(rows) > _PRUNED_SHARE * mismatches.size:
+        distance = _numeric_distance(t_num, s_num, spans)
+        distance += mismatches
+        return _smallest(distance, k)
+    distance = _pair_distance(t_num[rows], s_num[columns], spans)
+    distance += mismatches[rows, columns]
+    order = np.lexsort((columns, distance, rows))
+    firsts = np.searchsorted(rows[order], np.arange(len(t_num)))
+    picked: IntArray = columns[order][firsts[:, None] + np.arange(k)].astype(np.int64)
+    return np.sort(picked, axis=1)  # in index order, as _smallest gives them
+
+
+def _distance_bound(
+    t_num: FloatArray, s_num: FloatArray, spans: FloatArray, mismatches: FloatArray, k: int
+) -> FloatArray:
+    """An upper bound on each target's ``k``-th nearest distance: the ``k``-th smallest
+    exact distance among the :data:`_SEEDS` rows with fewest mismatches (any rows bound
+    it; these usually bound it tightly, which is what keeps the candidates few)."""
+    seeds = min(max(k, _SEEDS), mismatches.shape[1])
+    picks = np.argpartition(mismatches, seeds - 1, axis=1)[:, :seeds].ravel()
+    rows = np.repeat(np.arange(len(t_num)), seeds)
+    distance = _pair_distance(t_num[rows], s_num[picks], spans) + mismatches[rows, picks]
+    bound: FloatArray = np.sort(distance.reshape(-1, seeds), axis=1)[:, k - 1]
+    return bound
+
+
+def _pair_distance(targets: FloatArray, synthetic: FloatArray, spans: FloatArray) -> FloatArray:
+    """:func:`_numeric_distance` of aligned pairs (row ``i`` with row ``i``), with the
+    same operations in the same order, so both give bit-identical distances."""
+    total = np.zeros(len(targets))
+    for j in range(targets.shape[1]):
+        diff = np.abs(targets[:, j] - synthetic[:, j]) / spans[j]
+        t_missing, s_missing = np.isnan(targets[:, j]), np.isnan(synthetic[:, j])
+        diff = np.where(t_missing | s_missing, np.where(t_missing & s_missing, 0.0, 1.0), diff)
+        total += diff
+    return total
 
 
 def _smallest(distance: FloatArray, k: int) -> IntArray:
