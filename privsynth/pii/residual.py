@@ -90,7 +90,7 @@ def residual_scan(
 ) -> ResidualReport:
     """Scan every text-valued column of ``data`` (or a list of texts, as free text)."""
     detector = detector or PIIDetector()
-    text_detector = TextDetector(text_mode, detector.config)
+    text_detector = TextDetector(text_mode, shared=detector)
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame({"text": list(data)})
     report = ResidualReport()
     for column in frame.columns:

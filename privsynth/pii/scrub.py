@@ -109,7 +109,7 @@ class Scrubber:
         #: for columns (names, places: the model's context matters there)
         self.detector = PIIDetector(config.detector)
         #: for free text, in the configured mode (the residual scan uses the same)
-        self.text_detector = TextDetector(str(config.mode), config.detector)
+        self.text_detector = TextDetector(str(config.mode), shared=self.detector)
         if surrogates is None and config.operator == "surrogate":
             surrogates = SurrogateGenerator.from_env_or_ephemeral()
         self.surrogates = surrogates

@@ -35,13 +35,20 @@ def check_mode(mode: str) -> None:
 class TextDetector:
     """PII spans in free text, in ``precise`` or ``high_recall`` mode."""
 
-    def __init__(self, mode: str = "precise", config: DetectorConfig | None = None) -> None:
+    def __init__(
+        self,
+        mode: str = "precise",
+        config: DetectorConfig | None = None,
+        shared: PIIDetector | None = None,
+    ) -> None:
+        """``shared``: a detector to reuse (its models and worker processes) when this
+        mode needs the same configuration."""
         check_mode(mode)
-        config = config or DetectorConfig()
+        config = config or (shared.config if shared else DetectorConfig())
         if config.ner is None and mode == "high_recall":
             config = replace(config, ner=False)
         self.mode = mode
-        self.detector = PIIDetector(config)
+        self.detector = shared if shared and shared.config == config else PIIDetector(config)
 
     def iter_analyze(self, texts: Iterable[str]) -> Iterator[list[Detection]]:
         """The spans of each text, streaming, in order."""

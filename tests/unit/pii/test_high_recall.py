@@ -166,4 +166,4 @@ def test_high_recall_text_detection_runs_no_statistical_model() -> None:
     high = Scrubber(ScrubConfig(mode="high_recall"))
     assert high.text_detector.detector.config.ner is False and high.detector.config.ner is None
     precise = Scrubber(ScrubConfig(mode="precise"))
-    assert precise.text_detector.detector.config == precise.detector.config
+    assert precise.text_detector.detector is precise.detector  # one detector, one pool
