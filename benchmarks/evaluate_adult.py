@@ -18,7 +18,7 @@ from sklearn.model_selection import train_test_split
 
 from privsynth import SynthesisConfig, run_synthesis
 from privsynth.evaluation.data import EvaluationData
-from privsynth.evaluation.report import evaluate
+from privsynth.evaluation.runner import evaluate
 from privsynth.schema import load_schema
 
 SHARED = Path(os.environ.get("PRIVSYNTH_SHARED_DATA", "../shared/data"))

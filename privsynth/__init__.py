@@ -31,13 +31,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from privsynth.api import AuditResult, audit, evaluate, scrub
-    from privsynth.ledger import Ledger
+    from privsynth.dp.ledger import Ledger
     from privsynth.pipeline import SynthesisConfig, SynthesisResult, run_synthesis
     from privsynth.schema import Schema, load_schema
 
 #: heavy modules (pandas, JAX) are imported on first use, so the CLI starts fast
 _LAZY = {
-    "Ledger": "privsynth.ledger",
+    "Ledger": "privsynth.dp.ledger",
     "SynthesisConfig": "privsynth.pipeline",
     "SynthesisResult": "privsynth.pipeline",
     "run_synthesis": "privsynth.pipeline",

@@ -2,7 +2,7 @@
 
 Each function mirrors its CLI command (``privsynth scrub|evaluate|audit``) and takes
 DataFrames, so a pipeline can run the whole path without files. The classes they
-wrap (:class:`~privsynth.pii.scrub.Scrubber`, :func:`~privsynth.evaluation.report.evaluate`,
+wrap (:class:`~privsynth.pii.scrub.Scrubber`, :func:`~privsynth.evaluation.runner.evaluate`,
 :func:`~privsynth.compliance.audit.run_audit`) stay available for finer control.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from privsynth.compliance.policy import Policy, load_policy
-from privsynth.ledger import Ledger
+from privsynth.dp.ledger import Ledger
 from privsynth.pii.engine import DetectorConfig
 from privsynth.pii.scrub import DateMode, Scrubber, ScrubConfig, ScrubReport
 from privsynth.pii.surrogates import SurrogateGenerator
@@ -96,8 +96,8 @@ def evaluate(
     both ``real`` and ``holdout`` is refused (split with
     :func:`~privsynth.evaluation.split.split_holdout`)."""
     from privsynth.evaluation.data import EvaluationData
-    from privsynth.evaluation.report import clean
-    from privsynth.evaluation.report import evaluate as run_evaluation
+    from privsynth.evaluation.runner import clean
+    from privsynth.evaluation.runner import evaluate as run_evaluation
 
     data = EvaluationData.build(
         real, synthetic, holdout, schema=_schema(schema), target=target,
@@ -134,7 +134,7 @@ def audit(
     """
     from privsynth.compliance.audit import AuditInputs, run_audit
     from privsynth.compliance.report import write_report
-    from privsynth.evaluation.report import clean
+    from privsynth.evaluation.runner import clean
 
     loaded = [p if isinstance(p, Policy) else load_policy(p) for p in policies]
     inputs = AuditInputs(

@@ -19,10 +19,6 @@ from typing import Any
 
 import pandas as pd
 
-from privsynth.accounting import PrivacyCost, PrivacyFilter, compose
-from privsynth.accounting import costs as cost_of
-from privsynth.accounting.accountant import Spend
-from privsynth.accounting.rdp import rho_for_epsilon
 from privsynth.cells import canonical_frame, mark_missing
 from privsynth.domain.codecs import Codes, ColumnCodec
 from privsynth.domain.discovery import OTHER_LABEL, DiscoveryReport, discover
@@ -34,6 +30,14 @@ from privsynth.domain.suppressed import (
     resample_suppressed,
 )
 from privsynth.domain.table import build_codecs, decode_table, encode_columns
+from privsynth.dp.accounting import PrivacyCost, PrivacyFilter, compose
+from privsynth.dp.accounting import costs as cost_of
+from privsynth.dp.accounting.accountant import Spend
+from privsynth.dp.accounting.rdp import rho_for_epsilon
+from privsynth.dp.ledger import BudgetStatus, Ledger, check_budget_values, check_dataset_name
+from privsynth.dp.mechanisms import Mechanisms
+from privsynth.dp.noise import NoiseSource
+from privsynth.dp.units import PrivacyUnit
 from privsynth.errors import ConfigurationError, SchemaError
 from privsynth.fingerprint import keyed_fingerprint
 from privsynth.generators import GENERATORS, Generator, ProgressCallback
@@ -46,9 +50,6 @@ from privsynth.io import (
     read_rows,
     write_table,
 )
-from privsynth.ledger import BudgetStatus, Ledger, check_budget_values, check_dataset_name
-from privsynth.mechanisms import Mechanisms
-from privsynth.noise import NoiseSource
 from privsynth.pii.columns import classify_header
 from privsynth.pii.residual import ResidualReport, residual_scan
 from privsynth.quality import QUALITY_SHARE, QualityCounts, QualityReport
@@ -60,7 +61,6 @@ from privsynth.schema.model import (
     ColumnSpec,
     IdentifierSpec,
 )
-from privsynth.units import PrivacyUnit
 
 #: default share of the zCDP budget spent on discovering incomplete domains
 DISCOVERY_SHARE = 0.1
@@ -88,7 +88,7 @@ class SynthesisConfig:
     discovery_share: float = DISCOVERY_SHARE
     #: share of the budget for the DP data-quality counts (0: no counts, no warnings)
     quality_share: float = QUALITY_SHARE
-    #: column identifying a person; ε then protects all their rows (see privsynth.units)
+    #: column identifying a person; ε then protects all their rows (see privsynth.dp.units)
     privacy_unit: str | None = None
     max_rows_per_unit: int | None = None
     #: scan the synthetic output for residual PII (warnings with counts)

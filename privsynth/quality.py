@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from privsynth.accounting.tails import release_threshold
+from privsynth.dp.accounting.tails import release_threshold
+from privsynth.dp.mechanisms import Mechanisms, NoisyCounts
 from privsynth.errors import InputDataError, debug_enabled
-from privsynth.mechanisms import Mechanisms, NoisyCounts
 
 #: default share of a run's zCDP budget spent on the quality counts
 QUALITY_SHARE = 0.02

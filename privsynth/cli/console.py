@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from privsynth.ledger import BudgetStatus, Ledger
+from privsynth.dp.ledger import BudgetStatus, Ledger
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -18,9 +18,9 @@ import typer
 
 from privsynth import __version__
 from privsynth.cli import console
+from privsynth.dp.ledger import ENV_VAR, Ledger, default_ledger_path
 from privsynth.errors import ConfigurationError, PrivsynthError, debug_enabled
 from privsynth.io import table_format
-from privsynth.ledger import ENV_VAR, Ledger, default_ledger_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -391,7 +391,7 @@ def evaluate(
 ) -> None:
     """Fidelity, utility, detection, diversity and privacy attacks, as one JSON document."""
     from privsynth.evaluation.data import EvaluationData
-    from privsynth.evaluation.report import evaluate as run_evaluation
+    from privsynth.evaluation.runner import evaluate as run_evaluation
 
     if output.suffix.lower() != ".json":
         raise ConfigurationError("the evaluation is written as JSON", hint="use -o eval.json")

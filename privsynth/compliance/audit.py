@@ -18,11 +18,11 @@ import pandas as pd
 from privsynth.compliance.checks import compliance_checks
 from privsynth.compliance.policy import Policy, judge
 from privsynth.compliance.provenance import fingerprints, privacy_from_ledger, provenance
+from privsynth.dp.ledger import Ledger
 from privsynth.evaluation.data import EvaluationData
-from privsynth.evaluation.report import evaluate
+from privsynth.evaluation.runner import evaluate
 from privsynth.fingerprint import PREFIX, env_key
 from privsynth.io import fingerprint
-from privsynth.ledger import Ledger
 from privsynth.schema import Schema
 
 DOCUMENT_VERSION = 1

@@ -21,9 +21,9 @@ from typing import Any
 import pandas as pd
 
 from privsynth.cells import canonical_frame
+from privsynth.dp.ledger import Ledger
 from privsynth.fingerprint import keyed_fingerprint
 from privsynth.io import fingerprint, read_rows
-from privsynth.ledger import Ledger
 from privsynth.schema import Schema, schema_to_dict
 
 PACKAGES = ("privsynth", "numpy", "pandas", "scipy", "mbi", "jax", "scikit-learn", "spacy",

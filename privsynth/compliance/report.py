@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from privsynth.evaluation.data import EvaluationData
-from privsynth.evaluation.report import clean
+from privsynth.evaluation.runner import clean
 from privsynth.io import atomic_path
 
 

@@ -1,7 +1,7 @@
 """Differentially private domain discovery: kinds, categories and bounds, paid with rho.
 
 Used for every column whose schema entry is incomplete (or when no schema is given).
-Nothing is read from the data except through :class:`~privsynth.mechanisms.Mechanisms`:
+Nothing is read from the data except through :class:`~privsynth.dp.mechanisms.Mechanisms`:
 
 * kind: noisy counts of how many cells parse as numbers, integers, ISO dates, long
   text, look like codes (leading zeros, letter-prefixed: "02134", "V57", "E885.9") or
@@ -27,12 +27,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from privsynth.accounting.tails import release_threshold
 from privsynth.domain.code_systems import code_system
 from privsynth.domain.codecs import parse_datetimes, parse_numbers
 from privsynth.domain.hierarchy import node_domain, release_nodes
+from privsynth.dp.accounting.tails import release_threshold
+from privsynth.dp.mechanisms import Mechanisms
 from privsynth.errors import InputDataError
-from privsynth.mechanisms import Mechanisms
 from privsynth.schema.model import (
     AutoSpec,
     CategoricalSpec,

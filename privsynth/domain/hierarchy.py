@@ -20,7 +20,7 @@ import pandas as pd
 
 from privsynth.domain.code_systems import CodeSystem, code_system
 from privsynth.domain.codecs import INVALID, CategoricalCodec, Codes
-from privsynth.mechanisms import Mechanisms
+from privsynth.dp.mechanisms import Mechanisms
 
 
 def node_domain(system: CodeSystem, released: Iterable[str]) -> tuple[str, ...]:

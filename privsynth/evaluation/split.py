@@ -9,7 +9,7 @@ would then score "non-members" who were in fact trained on, hiding real leakage.
 
 Rows whose unit id is missing are dropped from both sides: they cannot be attributed
 to a person, so a row-level placement could split a person after all, and the
-synthesis pipeline leaves them out of training anyway (:mod:`privsynth.units`).
+synthesis pipeline leaves them out of training anyway (:mod:`privsynth.dp.units`).
 """
 
 from __future__ import annotations

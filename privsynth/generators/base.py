@@ -1,7 +1,7 @@
 """The generator interface: fit on an encoded table within a zCDP budget, then sample.
 
 Generators receive only integer codes over a public domain and a
-:class:`~privsynth.mechanisms.Mechanisms` object through which every access to the
+:class:`~privsynth.dp.mechanisms.Mechanisms` object through which every access to the
 private data must go; they never see raw values, never account for privacy
 themselves, and whatever they keep after ``fit`` is DP post-processing.
 """
@@ -16,7 +16,7 @@ import numpy as np
 
 from privsynth.domain.codecs import Codes
 from privsynth.domain.table import EncodedTable
-from privsynth.mechanisms import Mechanisms
+from privsynth.dp.mechanisms import Mechanisms
 from privsynth.registry import Registry
 
 #: called with a short description of each step as it starts

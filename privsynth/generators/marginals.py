@@ -13,7 +13,7 @@ import numpy.typing as npt
 from mbi import Factor, LinearMeasurement
 
 from privsynth.domain.codecs import Codes
-from privsynth.mechanisms import NoisyCounts
+from privsynth.dp.mechanisms import NoisyCounts
 
 FloatArray = npt.NDArray[np.float64]
 

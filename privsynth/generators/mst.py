@@ -18,6 +18,7 @@ from mbi import Domain, LinearMeasurement, MarkovRandomField, estimation
 
 from privsynth.domain.codecs import Codes
 from privsynth.domain.table import EncodedTable
+from privsynth.dp.mechanisms import Mechanisms, NoisyCounts
 from privsynth.errors import ConfigurationError
 from privsynth.generators.base import GENERATORS, Generator, ProgressCallback, no_progress
 from privsynth.generators.marginals import (
@@ -27,7 +28,6 @@ from privsynth.generators.marginals import (
     measurement,
 )
 from privsynth.generators.sampling import sample_model
-from privsynth.mechanisms import Mechanisms, NoisyCounts
 
 Edge = tuple[str, str]
 

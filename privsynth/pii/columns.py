@@ -160,7 +160,7 @@ _QUASI = frozenset({E.DATE_TIME, E.AGE, E.US_ZIP_CODE, E.LOCATION, E.NRP, E.ORGA
 
 def _dominant_entity(cell: str, detections: Sequence[object]) -> str | None:
     """The entity covering most of a cell, if detections cover at least 60% of it."""
-    from privsynth.pii.detection import Detection
+    from privsynth.pii.spans import Detection
 
     found = [d for d in detections if isinstance(d, Detection)]
     covered = sum(d.length for d in found)

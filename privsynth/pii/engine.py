@@ -25,10 +25,10 @@ import yaml
 
 from privsynth.errors import ConfigurationError
 from privsynth.pii import entities as E
-from privsynth.pii.detection import Detection
 from privsynth.pii.filters import drop_allowed, is_plausible, merge_overlaps, model_view
 from privsynth.pii.nlp import DEFAULT_MODEL, NER_PIPES, load_nlp_engine, to_artifacts
 from privsynth.pii.propagation import propagate
+from privsynth.pii.spans import Detection
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from privsynth.pii.detection import Detection
 from privsynth.pii.recognizers._lexicon import name_lexicon
 from privsynth.pii.recognizers.clinical import is_generic_facility
 from privsynth.pii.recognizers.contextual import is_event_year
@@ -23,6 +22,7 @@ from privsynth.pii.recognizers.gazetteer import (
     is_country,
     is_english_word,
 )
+from privsynth.pii.spans import Detection
 
 _DIGIT = re.compile(r"\d")
 _LETTER = re.compile(r"[^\W\d_]")

@@ -28,9 +28,9 @@ from collections.abc import Iterator
 from importlib import resources
 from typing import Final
 
-from privsynth.pii.detection import Detection
 from privsynth.pii.gazetteers import census_first_names, census_surnames, place_names, place_phrases
 from privsynth.pii.note_patterns import pattern_spans
+from privsynth.pii.spans import Detection
 
 #: entity of a word masked because it is not known to be safe
 POSSIBLE_PHI: Final = "POSSIBLE_PHI"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from privsynth.errors import ConfigurationError
 from privsynth.pii import entities as E
-from privsynth.pii.detection import Detection
+from privsynth.pii.spans import Detection
 from privsynth.pii.surrogates import SurrogateGenerator
 from privsynth.registry import Registry
 

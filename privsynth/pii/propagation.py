@@ -20,11 +20,11 @@ from collections.abc import Iterable, Sequence
 import regex
 
 from privsynth.pii import entities as E
-from privsynth.pii.detection import Detection
 from privsynth.pii.recognizers._lexicon import PARTICLES, name_lexicon
 from privsynth.pii.recognizers.eponyms import is_clinical_eponym
 from privsynth.pii.recognizers.gazetteer import is_english_word
 from privsynth.pii.recognizers.names import NOT_NAME_WORDS
+from privsynth.pii.spans import Detection
 
 #: the recognizer name of detections added here
 RECOGNIZER = "NamePropagation"

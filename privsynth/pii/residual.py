@@ -23,10 +23,10 @@ from typing import Any
 import pandas as pd
 
 from privsynth.pii.columns import is_free_text
-from privsynth.pii.detection import Detection
 from privsynth.pii.engine import PIIDetector
 from privsynth.pii.entities import DATE_TIME, HIPAA_IDENTIFIER, LOCATION
 from privsynth.pii.safe_harbor import is_allowed_location
+from privsynth.pii.spans import Detection
 from privsynth.pii.text_detection import TextDetector
 
 #: at most this many distinct values are scanned per column (the most frequent)

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from privsynth.errors import ConfigurationError
 from privsynth.pii import entities as E
-from privsynth.pii.detection import Detection
 from privsynth.pii.operators import replace_spans, resolve_overlaps
+from privsynth.pii.spans import Detection
 from privsynth.pii.surrogates import DATE_TAG, DateMatch, SurrogateGenerator, find_dates
 
 if TYPE_CHECKING:

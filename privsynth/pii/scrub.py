@@ -21,10 +21,10 @@ import pandas as pd
 from privsynth.errors import ConfigurationError
 from privsynth.pii import entities as E
 from privsynth.pii.columns import ColumnClass, classify_columns
-from privsynth.pii.detection import Detection
 from privsynth.pii.engine import DetectorConfig, PIIDetector
 from privsynth.pii.operators import OPERATORS, apply_operator
 from privsynth.pii.safe_harbor import safe_harbor_column, safe_harbor_text
+from privsynth.pii.spans import Detection
 from privsynth.pii.surrogates import SurrogateGenerator
 from privsynth.pii.text_detection import TextDetector, check_mode
 

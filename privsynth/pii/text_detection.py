@@ -15,9 +15,9 @@ from dataclasses import replace
 from typing import Final
 
 from privsynth.errors import ConfigurationError
-from privsynth.pii.detection import Detection
 from privsynth.pii.engine import DetectorConfig, PIIDetector
 from privsynth.pii.high_recall import high_recall_detections
+from privsynth.pii.spans import Detection
 
 #: ``precise``: what the detector names; ``high_recall``: also every word not known to be
 #: safe, for HIPAA scrubbing of clinical notes

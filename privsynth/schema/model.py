@@ -161,9 +161,9 @@ class Schema:
     #: strings read as missing values in CSV input
     missing_values: tuple[str, ...] = ("",)
     #: column identifying the person whose rows ε protects together (``None``: a row);
-    #: it is never modelled or output (see :mod:`privsynth.units`)
+    #: it is never modelled or output (see :mod:`privsynth.dp.units`)
     privacy_unit: str | None = None
-    #: most rows kept per unit (``None``: the default, :data:`privsynth.units.DEFAULT_MAX_ROWS`)
+    #: most rows kept per unit (``None``: the default, :data:`privsynth.dp.units.DEFAULT_MAX_ROWS`)
     max_rows_per_unit: int | None = None
 
     @classmethod

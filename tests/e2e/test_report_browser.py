@@ -32,7 +32,7 @@ from PIL import Image
 from privsynth.compliance.audit import AuditInputs, run_audit
 from privsynth.compliance.policy import load_policy
 from privsynth.compliance.report import write_report
-from privsynth.ledger import Ledger
+from privsynth.dp.ledger import Ledger
 from privsynth.pipeline import SynthesisConfig, run_synthesis
 
 pytestmark = pytest.mark.slow

@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 
 from privsynth import Ledger, SynthesisConfig, run_synthesis
-from privsynth.accounting import PrivacyFilter
-from privsynth.accounting import costs as cost_of
+from privsynth.dp.accounting import PrivacyFilter
+from privsynth.dp.accounting import costs as cost_of
+from privsynth.dp.ledger import FAILED_RUN
+from privsynth.dp.mechanisms import Mechanisms
+from privsynth.dp.noise import NoiseSource
 from privsynth.errors import InputDataError
-from privsynth.ledger import FAILED_RUN
-from privsynth.mechanisms import Mechanisms
-from privsynth.noise import NoiseSource
 from privsynth.quality import QualityCounts, release
 from privsynth.schema import CategoricalSpec, NumericSpec, Schema
 

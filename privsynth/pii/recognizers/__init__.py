@@ -152,8 +152,8 @@ def _plausible_only(spacy_recognizer: type[Any]) -> type[Any]:
     Presidio removes results contained in others: otherwise a span the filters reject
     ("lena andersson" in lower case, "Ana Ruiz Phone") first hides the contained result
     of a specific recognizer, then is dropped itself, and the name is lost."""
-    from privsynth.pii.detection import Detection
     from privsynth.pii.filters import MODEL_RECOGNIZER, is_plausible
+    from privsynth.pii.spans import Detection
 
     def analyze(self: Any, text: str, entities: list[str], nlp_artifacts: Any = None) -> Any:
         found = spacy_recognizer.analyze(self, text, entities, nlp_artifacts)

@@ -34,9 +34,9 @@ from privsynth.compliance.figures import (
 from privsynth.compliance.html import EXPERT_NOTICE, render_html
 from privsynth.compliance.policy import load_policy
 from privsynth.compliance.report import write_report
+from privsynth.dp.ledger import Ledger
 from privsynth.evaluation.data import EvaluationData
-from privsynth.evaluation.report import clean
-from privsynth.ledger import Ledger
+from privsynth.evaluation.runner import clean
 from privsynth.pipeline import SynthesisConfig, run_synthesis
 
 COLUMNS = ["age", "workclass", "education", "sex", "race", "hours-per-week", "income"]

@@ -33,7 +33,7 @@ from privsynth.evaluation.distances import (
     kde_and_nearest,
     nearest_neighbours,
 )
-from privsynth.evaluation.report import evaluate
+from privsynth.evaluation.runner import evaluate
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 QIS = ["age", "sex", "race", "marital-status"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from privsynth.pii.detection import Detection
 from privsynth.pii.filters import MODEL_RECOGNIZER, is_plausible, merge_overlaps
+from privsynth.pii.spans import Detection
 
 
 def model(text: str, span: str, entity: str, occurrence: int = 0) -> Detection:

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from privsynth.errors import ConfigurationError
-from privsynth.pii.detection import Detection
 from privsynth.pii.operators import OPERATORS, apply_operator, resolve_overlaps
+from privsynth.pii.spans import Detection
 from privsynth.pii.surrogates import (
     CHARACTER_TYPES,
     KEY_ENV_VAR,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from privsynth.pii.detection import Detection
 from privsynth.pii.engine import PIIDetector
 from privsynth.pii.propagation import RECOGNIZER, propagate
+from privsynth.pii.spans import Detection
 
 
 def _texts(text: str, detections: list[Detection]) -> list[str]:

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from privsynth.errors import ConfigurationError
-from privsynth.pii.detection import Detection
 from privsynth.pii.safe_harbor import (
     NOTE_DATES_SHIFTED,
     RESTRICTED_ZIP3,
@@ -21,6 +20,7 @@ from privsynth.pii.safe_harbor import (
     safe_harbor_column,
     safe_harbor_text,
 )
+from privsynth.pii.spans import Detection
 from privsynth.pii.surrogates import SurrogateGenerator
 
 HHS_RESTRICTED = "036 059 063 102 203 556 692 790 821 823 830 831 878 879 884 890 893"

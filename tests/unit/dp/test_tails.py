@@ -19,7 +19,7 @@ import mpmath
 import pytest
 from scipy.stats import norm
 
-from privsynth.accounting.tails import discrete_gaussian_tail, release_threshold
+from privsynth.dp.accounting.tails import discrete_gaussian_tail, release_threshold
 from privsynth.errors import ConfigurationError
 
 SIGMAS = [0.1, 0.3, 0.5, 1.0, 2.0, 5.0, 20.0, 100.0, 1000.0, 1e5]

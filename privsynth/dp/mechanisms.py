@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from privsynth.accounting import PrivacyFilter
-from privsynth.accounting import costs as cost_of
-from privsynth.accounting.tails import release_threshold
+from privsynth.dp.accounting import PrivacyFilter
+from privsynth.dp.accounting import costs as cost_of
+from privsynth.dp.accounting.tails import release_threshold
+from privsynth.dp.noise import NoiseSource, effective_sigma
 from privsynth.errors import ConfigurationError
-from privsynth.noise import NoiseSource, effective_sigma
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -44,7 +44,7 @@ class Mechanisms:
     """Runs DP mechanisms for one synthesis run, charging ``privacy_filter`` first.
 
     Callers state each query's sensitivity for one *row*. With a privacy unit whose
-    members keep at most ``rows_per_unit`` rows (:mod:`privsynth.units`), one unit
+    members keep at most ``rows_per_unit`` rows (:mod:`privsynth.dp.units`), one unit
     moves a query by at most ``rows_per_unit`` times that (triangle inequality), and
     every mechanism here scales by it, so generators need not know the unit."""
 
@@ -95,7 +95,7 @@ class Mechanisms:
         the key). A unit then holds at most ``rows_per_unit`` keys: the counts move by
         at most ``sqrt(rows_per_unit)`` in L2, and each of its keys is released alone
         with probability at most ``delta / rows_per_unit`` (exact discrete-Gaussian
-        tail, :func:`~privsynth.accounting.tails.release_threshold`)."""
+        tail, :func:`~privsynth.dp.accounting.tails.release_threshold`)."""
         keys_per_unit = self.rows_per_unit
         sensitivity = math.sqrt(keys_per_unit)
         sigma = effective_sigma(sigma_for_rho(rho, sensitivity))

@@ -3,7 +3,7 @@
 Every mechanism in privsynth (Gaussian counts, the exponential mechanism, Laplace,
 thresholded release of categories, the subsampled Gaussian of DP-SGD) describes its
 loss as a :class:`PrivacyCost`. Costs compose by adding their Rényi curves on one
-shared grid of orders (:data:`~privsynth.accounting.rdp.ORDERS`) and their additive
+shared grid of orders (:data:`~privsynth.dp.accounting.rdp.ORDERS`) and their additive
 deltas, which is what lets one accountant and one ledger compose everything.
 
 A cost serialises to its mechanism name and parameters only (``to_dict``); the curve
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from privsynth.accounting import rdp
+from privsynth.dp.accounting import rdp
 from privsynth.errors import ConfigurationError
 from privsynth.registry import Registry
 

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from privsynth.accounting.costs import PrivacyCost, compose, from_dict
+from privsynth.dp.accounting.costs import PrivacyCost, compose, from_dict
 from privsynth.errors import BudgetExceededError
 from privsynth.registry import Registry
 

@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from privsynth.accounting import PrivacyFilter, RDPAccountant, compose, from_dict
-from privsynth.accounting import costs as cost_of
-from privsynth.accounting.accountant import ACCOUNTANTS
-from privsynth.accounting.rdp import rho_for_epsilon, zcdp_to_epsilon
+from privsynth.dp.accounting import PrivacyFilter, RDPAccountant, compose, from_dict
+from privsynth.dp.accounting import costs as cost_of
+from privsynth.dp.accounting.accountant import ACCOUNTANTS
+from privsynth.dp.accounting.rdp import rho_for_epsilon, zcdp_to_epsilon
+from privsynth.dp.mechanisms import Mechanisms
+from privsynth.dp.noise import NoiseSource
 from privsynth.errors import BudgetExceededError, ConfigurationError
-from privsynth.mechanisms import Mechanisms
-from privsynth.noise import NoiseSource
 
 ALL_COSTS = [
     cost_of.gaussian(2.0, sensitivity=1.5, count=3),

@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from privsynth.accounting import PrivacyCost, compose, from_dict
-from privsynth.accounting.accountant import Spend
+from privsynth.dp.accounting import PrivacyCost, compose, from_dict
+from privsynth.dp.accounting.accountant import Spend
 from privsynth.errors import (
     BudgetExceededError,
     ConfigurationError,

@@ -1,7 +1,7 @@
 """Privacy accounting: costs, composition, conversion to (epsilon, delta)."""
 
-from privsynth.accounting.accountant import ACCOUNTANTS, Accountant, PrivacyFilter, RDPAccountant
-from privsynth.accounting.costs import MECHANISMS, PrivacyCost, compose, from_dict
+from privsynth.dp.accounting.accountant import ACCOUNTANTS, Accountant, PrivacyFilter, RDPAccountant
+from privsynth.dp.accounting.costs import MECHANISMS, PrivacyCost, compose, from_dict
 
 __all__ = [
     "ACCOUNTANTS",

@@ -20,13 +20,11 @@ from typing import Any
 
 import pytest
 
-from privsynth.accounting import compose
-from privsynth.accounting import costs as cost_of
-from privsynth.accounting.accountant import Spend
-from privsynth.accounting.rdp import rho_for_epsilon
-from privsynth.errors import BudgetExceededError, ConfigurationError, LedgerError
-from privsynth.fingerprint import KEY_ENV_VAR, key_path
-from privsynth.ledger import (
+from privsynth.dp.accounting import compose
+from privsynth.dp.accounting import costs as cost_of
+from privsynth.dp.accounting.accountant import Spend
+from privsynth.dp.accounting.rdp import rho_for_epsilon
+from privsynth.dp.ledger import (
     DEFAULT_DELTA,
     DEFAULT_EPSILON,
     ENV_VAR,
@@ -35,6 +33,8 @@ from privsynth.ledger import (
     Ledger,
     default_ledger_path,
 )
+from privsynth.errors import BudgetExceededError, ConfigurationError, LedgerError
+from privsynth.fingerprint import KEY_ENV_VAR, key_path
 
 DELTA = 1e-6
 TARGET = (1.0, DELTA)
@@ -404,9 +404,9 @@ package = types.ModuleType("privsynth")
 package.__path__ = list(spec.submodule_search_locations)
 sys.modules["privsynth"] = package
 
-from privsynth.accounting.costs import zcdp
+from privsynth.dp.accounting.costs import zcdp
 from privsynth.errors import BudgetExceededError
-from privsynth.ledger import Ledger
+from privsynth.dp.ledger import Ledger
 
 path, dataset, rho, ready, go, run_id = sys.argv[1:]
 limit = zcdp(float(rho))

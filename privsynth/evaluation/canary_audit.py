@@ -50,16 +50,16 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from privsynth.accounting import PrivacyFilter
-from privsynth.accounting import costs as cost_of
-from privsynth.accounting.rdp import ORDERS, rdp_to_epsilon, rho_for_epsilon
 from privsynth.domain.codecs import Codes, ColumnCodec
 from privsynth.domain.table import EncodedTable, build_codecs, encode_table
+from privsynth.dp.accounting import PrivacyFilter
+from privsynth.dp.accounting import costs as cost_of
+from privsynth.dp.accounting.rdp import ORDERS, rdp_to_epsilon, rho_for_epsilon
+from privsynth.dp.ledger import check_budget_values
+from privsynth.dp.mechanisms import Mechanisms
+from privsynth.dp.noise import NoiseSource
 from privsynth.errors import ConfigurationError, InputDataError, SchemaError
 from privsynth.generators import GENERATORS
-from privsynth.ledger import check_budget_values
-from privsynth.mechanisms import Mechanisms
-from privsynth.noise import NoiseSource
 from privsynth.schema import Schema
 
 FloatArray = npt.NDArray[np.float64]

@@ -1,4 +1,4 @@
-"""Tests of privsynth.accounting.rdp against Opacus, high-precision quadrature and theory."""
+"""Tests of privsynth.dp.accounting.rdp against Opacus, high-precision quadrature and theory."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import integrate, optimize, special
 
-from privsynth.accounting import rdp
-from privsynth.accounting.rdp import ORDERS
+from privsynth.dp.accounting import rdp
+from privsynth.dp.accounting.rdp import ORDERS
 from privsynth.errors import ConfigurationError
 
 SIGMAS = [0.5, 0.8, 1.0, 2.0, 5.0]

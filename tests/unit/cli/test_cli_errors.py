@@ -23,12 +23,12 @@ import pytest
 import yaml
 from cli_driver import Job, Outcome, cli_env, read_outcomes, run_installed, run_jobs
 
-from privsynth.accounting import costs as cost_of
-from privsynth.accounting.accountant import Spend
-from privsynth.ledger import Budget, Ledger
+from privsynth.dp.accounting import costs as cost_of
+from privsynth.dp.accounting.accountant import Spend
+from privsynth.dp.ledger import Budget, Ledger
 from privsynth.pipeline import SEEDED_RUN
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ADULT = ROOT / "examples" / "adult_sample.csv"
 ADULT_SCHEMA = ROOT / "examples" / "adult_schema.yaml"
 COLUMNS = ["age", "sex", "race", "income"]
@@ -384,10 +384,10 @@ def test_run_without_schema_pays_for_discovery(world: World) -> None:
 def test_cli_constants_match_the_library() -> None:
     """The CLI avoids importing JAX at start-up, so it repeats a few defaults."""
     from privsynth.cli import main
+    from privsynth.dp.units import DEFAULT_MAX_ROWS
     from privsynth.generators import GENERATORS
     from privsynth.pipeline import DISCOVERY_SHARE
     from privsynth.schema.infer import DEFAULT_MIN_COUNT
-    from privsynth.units import DEFAULT_MAX_ROWS
 
     assert main.DISCOVERY_SHARE == DISCOVERY_SHARE
     assert main.DEFAULT_MIN_COUNT == DEFAULT_MIN_COUNT

@@ -19,8 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from privsynth.errors import ConfigurationError
-from privsynth.noise import (
+from privsynth.dp.noise import (
     NoiseSource,
     _affine,
     _gaussian_plan,
@@ -29,6 +28,7 @@ from privsynth.noise import (
     effective_laplace_scale,
     effective_sigma,
 )
+from privsynth.errors import ConfigurationError
 
 P_MIN = 1e-6  # smallest acceptable goodness-of-fit p-value
 Z = 5.0  # standard errors allowed for moment checks

@@ -17,11 +17,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from privsynth.accounting.rdp import rho_for_epsilon, zcdp_to_epsilon
 from privsynth.domain.codecs import Codes
 from privsynth.domain.table import EncodedTable, build_codecs, encode_table
+from privsynth.dp.accounting.rdp import rho_for_epsilon, zcdp_to_epsilon
+from privsynth.dp.mechanisms import Mechanisms
 from privsynth.errors import ConfigurationError, SchemaError
-from privsynth.evaluation.audit import (
+from privsynth.evaluation.canary_audit import (
     AuditResult,
     audit_generator,
     canary_matches,
@@ -35,7 +36,6 @@ from privsynth.evaluation.audit import (
 )
 from privsynth.generators import GENERATORS, Generator
 from privsynth.generators.base import ProgressCallback, no_progress
-from privsynth.mechanisms import Mechanisms
 from privsynth.schema import AutoSpec, Schema, load_schema
 
 COLUMNS = ["age", "sex", "race", "income"]

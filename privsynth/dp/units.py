@@ -4,7 +4,7 @@ By default the unit is one row. Health data often has several rows per person
 (encounters, claims, notes), and protection per row then degrades with each person's
 row count. With a privacy unit (``--privacy-unit patient_id``), every person keeps at
 most ``max_rows`` of their rows, drawn at random, and every mechanism scales its
-sensitivity by ``max_rows`` (:class:`~privsynth.mechanisms.Mechanisms`), so the ε of
+sensitivity by ``max_rows`` (:class:`~privsynth.dp.mechanisms.Mechanisms`), so the ε of
 a run bounds what it reveals about one *person*: adding or removing all their rows.
 
 Rows whose unit id is missing are left out: they cannot be attributed to a person,

@@ -124,7 +124,7 @@ def _curve(rdp: object) -> FloatArray:
     if curve.shape != ORDERS.shape:
         raise ConfigurationError(
             f"RDP curve has shape {curve.shape}, expected {ORDERS.shape}",
-            "build curves with the functions of privsynth.accounting.rdp (they use ORDERS)",
+            "build curves with the functions of privsynth.dp.accounting.rdp (they use ORDERS)",
         )
     if np.isnan(curve).any() or (curve < 0.0).any():
         raise ConfigurationError(

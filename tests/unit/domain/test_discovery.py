@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from privsynth.accounting import PrivacyFilter
-from privsynth.accounting import costs as cost_of
 from privsynth.domain.codecs import INVALID
 from privsynth.domain.discovery import OTHER_LABEL, discover
 from privsynth.domain.table import build_codecs, encode_columns
+from privsynth.dp.accounting import PrivacyFilter
+from privsynth.dp.accounting import costs as cost_of
+from privsynth.dp.mechanisms import Mechanisms
+from privsynth.dp.noise import NoiseSource
 from privsynth.errors import InputDataError
-from privsynth.mechanisms import Mechanisms
-from privsynth.noise import NoiseSource
 from privsynth.schema import CategoricalSpec, NumericSpec, Schema
 
 GENEROUS_RHO = 5.0

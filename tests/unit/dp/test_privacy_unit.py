@@ -18,17 +18,17 @@ import pandas as pd
 import pytest
 
 from privsynth import Ledger, SynthesisConfig, run_synthesis
-from privsynth.accounting import PrivacyFilter
-from privsynth.accounting import costs as cost_of
 from privsynth.domain.table import build_codecs, encode_columns
+from privsynth.dp.accounting import PrivacyFilter
+from privsynth.dp.accounting import costs as cost_of
+from privsynth.dp.mechanisms import Mechanisms, NoisyCounts
+from privsynth.dp.noise import NoiseSource
+from privsynth.dp.units import DEFAULT_MAX_ROWS, PrivacyUnit
 from privsynth.errors import BudgetExceededError, ConfigurationError
 from privsynth.generators.mst import MST
-from privsynth.mechanisms import Mechanisms, NoisyCounts
-from privsynth.noise import NoiseSource
 from privsynth.schema import load_schema
-from privsynth.units import DEFAULT_MAX_ROWS, PrivacyUnit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SPARCS = ROOT / "examples" / "sparcs_sample.csv"
 SPARCS_SCHEMA = ROOT / "examples" / "sparcs_schema.yaml"
 K = 3

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 
 import privsynth
-from privsynth.accounting import PrivacyFilter
-from privsynth.accounting import costs as cost_of
 from privsynth.domain.table import build_codecs, encode_table
+from privsynth.dp.accounting import PrivacyFilter
+from privsynth.dp.accounting import costs as cost_of
+from privsynth.dp.mechanisms import Mechanisms
+from privsynth.dp.noise import NoiseSource
 from privsynth.generators import GENERATORS
 from privsynth.generators.mst import MST
-from privsynth.mechanisms import Mechanisms
-from privsynth.noise import NoiseSource
 from privsynth.schema import Schema, load_schema
 
 COLUMNS = ["age", "sex", "race", "income"]

@@ -13,7 +13,7 @@ import pytest
 
 from privsynth import SynthesisConfig, run_synthesis
 from privsynth.evaluation.data import EvaluationData
-from privsynth.evaluation.report import evaluate
+from privsynth.evaluation.runner import evaluate
 from privsynth.schema import Schema, load_schema
 
 QIS = ["age", "sex", "race", "marital-status", "native-country"]

@@ -40,10 +40,10 @@ import pytest
 import yaml
 from cli_driver import Job, Outcome, cli_env, run_jobs
 
-from privsynth.ledger import Ledger
+from privsynth.dp.ledger import Ledger
 from privsynth.pipeline import SEEDED_RUN
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ADULT = ROOT / "examples" / "adult_sample.csv"
 ADULT_SCHEMA = ROOT / "examples" / "adult_schema.yaml"
 ROWS = 1500

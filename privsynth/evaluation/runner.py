@@ -21,7 +21,7 @@ from privsynth.evaluation.base import ATTACKS, METRICS, MetricResult, RiskResult
 from privsynth.evaluation.data import EvaluationData
 
 SCHEMA_VERSION = 1
-BUILTIN_MODULES = ("fidelity", "utility", "detection", "diversity", "membership", "inference",
+BUILTIN_MODULES = ("fidelity", "utility", "discriminator", "diversity", "membership", "inference",
                    "wp29")  # fmt: skip
 SECTIONS = ("fidelity", "utility", "detection", "diversity")
 #: metrics whose result is reported under ``privacy`` rather than their own section

@@ -15,19 +15,19 @@ import pandas as pd
 import pytest
 
 from privsynth import Ledger, SynthesisConfig, run_synthesis
-from privsynth.accounting import PrivacyFilter
-from privsynth.accounting import costs as cost_of
 from privsynth.domain.codecs import INVALID
 from privsynth.domain.discovery import OTHER_LABEL, discover
 from privsynth.domain.suppressed import resample_suppressed
 from privsynth.domain.table import build_codecs
-from privsynth.mechanisms import Mechanisms
-from privsynth.noise import NoiseSource
+from privsynth.dp.accounting import PrivacyFilter
+from privsynth.dp.accounting import costs as cost_of
+from privsynth.dp.mechanisms import Mechanisms
+from privsynth.dp.noise import NoiseSource
 from privsynth.pipeline import resolve_schema
 from privsynth.schema import CategoricalSpec, IdentifierSpec, NumericSpec, Schema, TextSpec
 from privsynth.schema.infer import infer_schema
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SPARCS = ROOT / "examples" / "sparcs_sample.csv"
 #: real ICD-9-CM codes as hospital extracts write them (decimal, category, V and E codes)
 ICD9 = ("250.83", "428", "V57", "E885", "715.16", "038.9", "486", "V58.11", "414.01", "584.9")
