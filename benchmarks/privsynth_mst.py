@@ -27,8 +27,8 @@ from metrics import discretize, mean_marginal_tvd, print_table, summarize, trtr_
 from sklearn.model_selection import train_test_split
 
 import privsynth
-from privsynth.pipeline import SynthesisConfig, run_synthesis
 from privsynth.schema import CategoricalSpec, Schema, load_schema
+from privsynth.synthesis import SynthesisConfig, run_synthesis
 
 SHARED = Path(os.environ.get("PRIVSYNTH_SHARED_DATA", "../shared/data"))
 ROOT = Path(__file__).resolve().parent.parent

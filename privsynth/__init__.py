@@ -32,15 +32,15 @@ if TYPE_CHECKING:
 
     from privsynth.api import AuditResult, audit, evaluate, scrub
     from privsynth.dp.ledger import Ledger
-    from privsynth.pipeline import SynthesisConfig, SynthesisResult, run_synthesis
     from privsynth.schema import Schema, load_schema
+    from privsynth.synthesis import SynthesisConfig, SynthesisResult, run_synthesis
 
 #: heavy modules (pandas, JAX) are imported on first use, so the CLI starts fast
 _LAZY = {
     "Ledger": "privsynth.dp.ledger",
-    "SynthesisConfig": "privsynth.pipeline",
-    "SynthesisResult": "privsynth.pipeline",
-    "run_synthesis": "privsynth.pipeline",
+    "SynthesisConfig": "privsynth.synthesis",
+    "SynthesisResult": "privsynth.synthesis",
+    "run_synthesis": "privsynth.synthesis",
     "Schema": "privsynth.schema",
     "load_schema": "privsynth.schema",
     "scrub": "privsynth.api",
@@ -82,7 +82,7 @@ def synthesize(
     together. ``seed`` is for tests only and needs ``unsafe_seed=True`` (the run is
     recorded as ε = ∞). Use :func:`run_synthesis` for the full result.
     """
-    from privsynth.pipeline import SynthesisConfig, run_synthesis
+    from privsynth.synthesis import SynthesisConfig, run_synthesis
 
     config = SynthesisConfig(
         epsilon=epsilon,

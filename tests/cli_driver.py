@@ -30,7 +30,7 @@ spec = json.loads(open(sys.argv[1]).read())
 import privsynth.cli.main as cli
 
 if spec["warm"]:
-    import privsynth.pipeline
+    import privsynth.synthesis
     from jax._src import xla_bridge
     from privsynth.pii.engine import PIIDetector
 

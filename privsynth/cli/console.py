@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from privsynth.pii.scrub import ScrubReport
-    from privsynth.pipeline import SynthesisResult
+    from privsynth.synthesis import SynthesisResult
 
 out = Console()
 err = Console(stderr=True)

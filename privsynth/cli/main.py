@@ -27,10 +27,10 @@ if TYPE_CHECKING:
 
     from privsynth.compliance.audit import AuditInputs
     from privsynth.compliance.policy import Policy
-    from privsynth.pipeline import SynthesisResult
     from privsynth.schema import Schema
+    from privsynth.synthesis import SynthesisResult
 
-# kept in step with privsynth.pipeline / privsynth.schema.infer, which import JAX and pandas
+# kept in step with privsynth.synthesis / privsynth.schema.infer, which import JAX and pandas
 # lazily (inside the commands) so that `privsynth budget show` starts fast
 DISCOVERY_SHARE = 0.1
 DEFAULT_MIN_COUNT = 10
@@ -141,7 +141,7 @@ def synthesize(
     ] = None,
 ) -> None:
     """Synthesize INPUT under (ε, δ)-DP; the spend is checked against and recorded in the ledger."""
-    from privsynth.pipeline import SynthesisConfig, run_synthesis
+    from privsynth.synthesis import SynthesisConfig, run_synthesis
 
     target_path = output or Path.cwd() / f"{input_path.stem}.synthetic{_suffix(input_path)}"
     table_format(target_path)

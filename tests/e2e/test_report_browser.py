@@ -33,7 +33,7 @@ from privsynth.compliance.audit import AuditInputs, run_audit
 from privsynth.compliance.policy import load_policy
 from privsynth.compliance.report import write_report
 from privsynth.dp.ledger import Ledger
-from privsynth.pipeline import SynthesisConfig, run_synthesis
+from privsynth.synthesis import SynthesisConfig, run_synthesis
 
 pytestmark = pytest.mark.slow
 

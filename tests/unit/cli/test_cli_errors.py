@@ -26,7 +26,7 @@ from cli_driver import Job, Outcome, cli_env, read_outcomes, run_installed, run_
 from privsynth.dp.accounting import costs as cost_of
 from privsynth.dp.accounting.accountant import Spend
 from privsynth.dp.ledger import Budget, Ledger
-from privsynth.pipeline import SEEDED_RUN
+from privsynth.synthesis import SEEDED_RUN
 
 ROOT = Path(__file__).resolve().parents[3]
 ADULT = ROOT / "examples" / "adult_sample.csv"
@@ -386,8 +386,8 @@ def test_cli_constants_match_the_library() -> None:
     from privsynth.cli import main
     from privsynth.dp.units import DEFAULT_MAX_ROWS
     from privsynth.generators import GENERATORS
-    from privsynth.pipeline import DISCOVERY_SHARE
     from privsynth.schema.infer import DEFAULT_MIN_COUNT
+    from privsynth.synthesis import DISCOVERY_SHARE
 
     assert main.DISCOVERY_SHARE == DISCOVERY_SHARE
     assert main.DEFAULT_MIN_COUNT == DEFAULT_MIN_COUNT

@@ -37,7 +37,7 @@ from privsynth.compliance.report import write_report
 from privsynth.dp.ledger import Ledger
 from privsynth.evaluation.data import EvaluationData
 from privsynth.evaluation.runner import clean
-from privsynth.pipeline import SynthesisConfig, run_synthesis
+from privsynth.synthesis import SynthesisConfig, run_synthesis
 
 COLUMNS = ["age", "workclass", "education", "sex", "race", "hours-per-week", "income"]
 NAME_CANARY = "Zebediah Quuxworth"

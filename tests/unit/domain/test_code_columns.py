@@ -23,9 +23,9 @@ from privsynth.dp.accounting import PrivacyFilter
 from privsynth.dp.accounting import costs as cost_of
 from privsynth.dp.mechanisms import Mechanisms
 from privsynth.dp.noise import NoiseSource
-from privsynth.pipeline import resolve_schema
 from privsynth.schema import CategoricalSpec, IdentifierSpec, NumericSpec, Schema, TextSpec
 from privsynth.schema.infer import infer_schema
+from privsynth.synthesis import resolve_schema
 
 ROOT = Path(__file__).resolve().parents[3]
 SPARCS = ROOT / "examples" / "sparcs_sample.csv"

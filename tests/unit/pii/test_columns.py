@@ -7,7 +7,7 @@ import pytest
 
 from privsynth.pii.columns import classify_columns, classify_header
 from privsynth.pii.engine import PIIDetector
-from privsynth.pipeline import resolve_schema
+from privsynth.synthesis import resolve_schema
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from privsynth.errors import SchemaError
-from privsynth.pipeline import resolve_schema
 from privsynth.schema import (
     CategoricalSpec,
     ColumnSpec,
@@ -25,6 +24,7 @@ from privsynth.schema import (
     schema_to_dict,
 )
 from privsynth.schema.infer import OTHER_LABEL, infer_column, infer_schema
+from privsynth.synthesis import resolve_schema
 
 
 def test_bundled_adult_schema_is_complete_and_public(adult_schema_path: Path) -> None:

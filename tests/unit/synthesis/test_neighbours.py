@@ -41,7 +41,7 @@ import yaml
 from cli_driver import Job, Outcome, cli_env, run_jobs
 
 from privsynth.dp.ledger import Ledger
-from privsynth.pipeline import SEEDED_RUN
+from privsynth.synthesis import SEEDED_RUN
 
 ROOT = Path(__file__).resolve().parents[3]
 ADULT = ROOT / "examples" / "adult_sample.csv"
