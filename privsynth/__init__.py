@@ -1,9 +1,14 @@
 """privsynth: differentially private synthetic data with a persistent privacy ledger.
 
-The one-call API::
+Fit once, sample for free::
 
-    import privsynth
-    synthetic = privsynth.synthesize(df, epsilon=2, dataset="adult")
+    from privsynth import Synthesizer
+    s = Synthesizer("mst", epsilon=2, dataset="adult", ledger="ledger.db")
+    s.fit(df)                  # the only step that reads data and spends ε
+    synthetic = s.sample(50_000)
+    s.save("adult.privsynth")  # DP output: holds no record
+
+or in one call: ``privsynth.synthesize(df, epsilon=2, dataset="adult")``.
 
 Every ε spent (domain discovery included) is composed by one accountant and
 recorded in the ledger; a run that would exceed the dataset's budget is refused
@@ -24,6 +29,7 @@ from privsynth.errors import (
     PrivsynthError,
     SchemaError,
 )
+from privsynth.warnings import PrivsynthWarning
 
 __version__ = "0.1.0"
 
@@ -33,13 +39,19 @@ if TYPE_CHECKING:
     from privsynth.api import AuditResult, audit, evaluate, scrub
     from privsynth.dp.ledger import Ledger
     from privsynth.schema import Schema, load_schema
-    from privsynth.synthesis import SynthesisConfig, SynthesisResult, run_synthesis
+    from privsynth.synthesis import (
+        SynthesisConfig,
+        SynthesisResult,
+        Synthesizer,
+        run_synthesis,
+    )
 
 #: heavy modules (pandas, JAX) are imported on first use, so the CLI starts fast
 _LAZY = {
     "Ledger": "privsynth.dp.ledger",
     "SynthesisConfig": "privsynth.synthesis",
     "SynthesisResult": "privsynth.synthesis",
+    "Synthesizer": "privsynth.synthesis",
     "run_synthesis": "privsynth.synthesis",
     "Schema": "privsynth.schema",
     "load_schema": "privsynth.schema",
@@ -66,38 +78,25 @@ def synthesize(
     generator: str = "mst",
     rows: int | None = None,
     ledger: Ledger | str | Path | None = None,
-    privacy_unit: str | None = None,
-    max_rows_per_unit: int | None = None,
-    strict: bool = False,
-    seed: int | None = None,
-    unsafe_seed: bool = False,
-    **generator_options: Any,
+    **settings: Any,
 ) -> pd.DataFrame:
-    """A synthetic copy of ``data`` under (ε, δ)-DP, recorded in the ledger.
+    """A synthetic copy of ``data`` under (ε, δ)-DP, recorded in the ledger: a
+    :class:`Synthesizer` fitted once and sampled once.
 
     ``dataset`` names the budget to charge: required, because a budget belongs to the
     data (the ledger also refuses the same content under another name). ``schema``
     declares public domains (otherwise they are discovered with part of the budget).
-    ``privacy_unit`` names the column identifying a person, whose rows ε then protects
-    together. ``seed`` is for tests only and needs ``unsafe_seed=True`` (the run is
-    recorded as ε = ∞). Use :func:`run_synthesis` for the full result.
+    ``settings`` are the other :class:`Synthesizer` settings (``privacy_unit``,
+    ``max_rows_per_unit``, ``strict``, ...) and generator options. Keep the
+    :class:`Synthesizer` instead to draw more rows later without spending again.
     """
-    from privsynth.synthesis import SynthesisConfig, run_synthesis
+    from privsynth.synthesis import Synthesizer
 
-    config = SynthesisConfig(
-        epsilon=epsilon,
-        delta=delta,
-        generator=generator,
-        generator_options=generator_options,
-        rows=rows,
-        dataset=dataset,
-        seed=seed,
-        unsafe_seed=unsafe_seed,
-        strict=strict,
-        privacy_unit=privacy_unit,
-        max_rows_per_unit=max_rows_per_unit,
-    )
-    return run_synthesis(data, config, schema=schema, ledger=ledger).data
+    fitted = Synthesizer(
+        generator, epsilon=epsilon, delta=delta, dataset=dataset, ledger=ledger, schema=schema,
+        rows=rows, **settings,
+    ).fit(data)  # fmt: skip
+    return fitted.sample()
 
 
 __all__ = [
@@ -108,10 +107,12 @@ __all__ = [
     "Ledger",
     "LedgerError",
     "PrivsynthError",
+    "PrivsynthWarning",
     "Schema",
     "SchemaError",
     "SynthesisConfig",
     "SynthesisResult",
+    "Synthesizer",
     "__version__",
     "audit",
     "evaluate",

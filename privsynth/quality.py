@@ -23,10 +23,9 @@ import numpy.typing as npt
 
 from privsynth.dp.accounting.tails import release_threshold
 from privsynth.dp.mechanisms import Mechanisms, NoisyCounts
+from privsynth.defaults import QUALITY_SHARE
 from privsynth.errors import InputDataError, debug_enabled
 
-#: default share of a run's zCDP budget spent on the quality counts
-QUALITY_SHARE = 0.02
 #: chance that noise alone raises one quality warning
 FALSE_WARNING_RATE = 1e-3
 _ROW_KEYS = ("rows", "malformed_rows", "undecodable_rows")

@@ -65,6 +65,13 @@ CREATE TABLE IF NOT EXISTS fingerprints (
     fingerprint TEXT PRIMARY KEY, dataset TEXT NOT NULL, created_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS artifacts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs(run_id),
+    kind TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, created_at TEXT NOT NULL,
+    notes TEXT
+);
+CREATE INDEX IF NOT EXISTS artifacts_run ON artifacts(run_id);
+CREATE INDEX IF NOT EXISTS artifacts_sha256 ON artifacts(sha256);
 """
 #: columns added after the first release (added to older ledgers on open)
 _ADDED_COLUMNS = {
@@ -453,6 +460,56 @@ class Ledger:
                 "UPDATE runs SET status = ?, finished_at = ?, notes = ? WHERE run_id = ?",
                 ("failed" if failed else "committed", now, json.dumps(notes or {}), run_id),
             )
+
+    # lineage -------------------------------------------------------------------------
+
+    def record_artifact(
+        self,
+        run_id: str,
+        kind: str,
+        path: str | Path,
+        sha256: str,
+        notes: dict[str, Any] | None = None,
+    ) -> bool:
+        """Link a file made from a run (``model`` or ``output``) to it, so that an
+        erasure request can find everything derived from an input. False (nothing
+        recorded) when this ledger does not hold the run."""
+        with self._connect(write=True) as conn:
+            known = conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if known is None:
+                return False
+            conn.execute(
+                "INSERT INTO artifacts (run_id, kind, path, sha256, created_at, notes) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, kind, str(Path(path).resolve()), sha256, _now(), json.dumps(notes or {})),
+            )
+        return True
+
+    def artifacts(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """Files linked to runs, oldest first (optionally of one run)."""
+        where, args = ("WHERE run_id = ?", (run_id,)) if run_id else ("", ())
+        with self._connect() as conn:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute(f"SELECT * FROM artifacts {where} ORDER BY id", args)
+            return [dict(row) for row in rows.fetchall()]
+
+    def run_of_artifact(self, sha256: str) -> str | None:
+        """The run a file (by its SHA-256) was made from, if it was recorded."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT run_id FROM artifacts WHERE sha256 = ? ORDER BY id DESC", (sha256,)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def runs_of_fingerprint(self, fingerprint: str) -> list[dict[str, Any]]:
+        """Runs whose input had this keyed fingerprint, oldest first."""
+        with self._connect() as conn:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute(
+                "SELECT * FROM runs WHERE fingerprint = ? ORDER BY created_at, run_id",
+                (fingerprint,),
+            )
+            return [dict(row) for row in rows.fetchall()]
 
     # reading -------------------------------------------------------------------------
 

@@ -19,11 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from privsynth.defaults import DEFAULT_MAX_ROWS
 from privsynth.errors import ConfigurationError
 
-#: rows kept per person when the user does not say: covers most encounters or
-#: admissions per patient while keeping the noise (which grows with it) moderate
-DEFAULT_MAX_ROWS = 5
 #: above this, the noise of every measurement is so large the output is useless
 MAX_ROWS_LIMIT = 1000
 
@@ -41,8 +39,8 @@ class PrivacyUnit:
         if column is None:
             if max_rows not in (None, 1):
                 raise ConfigurationError(
-                    "--max-rows-per-unit needs a privacy unit",
-                    hint="add --privacy-unit COLUMN (the column that identifies a person)",
+                    "`max_rows_per_unit` needs a privacy unit",
+                    hint="add `privacy_unit=COLUMN` (the column that identifies a person)",
                 )
             return cls()
         rows = DEFAULT_MAX_ROWS if max_rows is None else max_rows

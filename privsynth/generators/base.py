@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 
 from privsynth.domain.codecs import Codes
 from privsynth.domain.table import EncodedTable
 from privsynth.dp.mechanisms import Mechanisms
+from privsynth.errors import ConfigurationError
 from privsynth.registry import Registry
 
 #: called with a short description of each step as it starts
@@ -27,10 +30,23 @@ def no_progress(_: str) -> None:
     """A progress callback that ignores updates."""
 
 
+@dataclass
+class GeneratorState:
+    """A fitted generator as plain JSON values and numeric arrays: what a saved model
+    holds, so that loading one never runs code (no pickle)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    arrays: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+
+
 class Generator(ABC):
     """A differentially private synthetic data generator for encoded tables."""
 
     name: ClassVar[str]
+    #: the cost types (names in :data:`privsynth.dp.accounting.costs.MECHANISMS`) its
+    #: ``fit`` may spend through ``mechanisms``: declared so that a ledger can rebuild
+    #: every spend, and checked by the tests
+    costs: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def fit(
@@ -54,6 +70,15 @@ class Generator(ABC):
     def params(self) -> dict[str, Any]:
         """Hyper-parameters, recorded in the ledger and the report."""
         return {}
+
+    def state_dict(self) -> GeneratorState:
+        """The fitted model, for saving (DP output: safe to share)."""
+        raise ConfigurationError(f"generator {self.name!r} cannot be saved yet")
+
+    @classmethod
+    def from_state_dict(cls, state: GeneratorState) -> Generator:
+        """A fitted generator rebuilt from :meth:`state_dict`'s output."""
+        raise ConfigurationError(f"generator {cls.name!r} cannot be loaded")
 
 
 GENERATORS: Registry[Callable[..., Generator]] = Registry("generator")

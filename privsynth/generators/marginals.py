@@ -47,6 +47,19 @@ class Compression:
         forward[merged] = kept.size
         return cls(kept, merged, forward)
 
+    @classmethod
+    def from_parts(cls, kept: npt.NDArray[np.int64], merged: npt.NDArray[np.int64]) -> Compression:
+        """Rebuilt from :attr:`kept` and :attr:`merged` (a saved model); they must
+        partition the column's codes."""
+        size = kept.size + merged.size
+        together = np.sort(np.concatenate([kept, merged]))
+        if not np.array_equal(together, np.arange(size)):
+            raise ValueError("kept and merged codes must partition the domain")
+        forward = np.empty(size, dtype=np.int64)
+        forward[kept] = np.arange(kept.size)
+        forward[merged] = kept.size
+        return cls(kept.astype(np.int64), merged.astype(np.int64), forward)
+
     @property
     def size(self) -> int:
         return int(self.kept.size + (self.merged.size > 0))

@@ -13,14 +13,22 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
-from mbi import Domain, LinearMeasurement, MarkovRandomField, estimation
+import numpy.typing as npt
+from mbi import CliqueVector, Domain, Factor, LinearMeasurement, MarkovRandomField, estimation
 
 from privsynth.domain.codecs import Codes
 from privsynth.domain.table import EncodedTable
 from privsynth.dp.mechanisms import Mechanisms, NoisyCounts
 from privsynth.errors import ConfigurationError
-from privsynth.generators.base import GENERATORS, Generator, ProgressCallback, no_progress
+from privsynth.generators.base import (
+    GENERATORS,
+    Generator,
+    GeneratorState,
+    ProgressCallback,
+    no_progress,
+)
 from privsynth.generators.marginals import (
     Compression,
     estimate_total,
@@ -37,6 +45,7 @@ class MST(Generator):
     """Maximum-spanning-tree marginals + graphical-model estimation (NIST 2018 winner)."""
 
     name = "mst"
+    costs = ("gaussian", "exponential")
 
     def __init__(
         self, iterations: int = 1000, split: tuple[float, float, float] = (1 / 3, 1 / 3, 1 / 3)
@@ -164,6 +173,66 @@ class MST(Generator):
             raise RuntimeError("MST.sample called before fit")
         compressed = sample_model(self._model, rows, rng)
         return {c: comp.decompress(compressed[c], rng) for c, comp in self._compressions.items()}
+
+    def state_dict(self) -> GeneratorState:
+        """Hyper-parameters, the tree, the compressions and the model's potentials and
+        marginals: all derived from noisy measurements."""
+        if self._model is None:
+            raise ConfigurationError("MST has not been fitted: nothing to save")
+        columns = list(self._compressions)
+        arrays: dict[str, npt.NDArray[Any]] = {}
+        for i, column in enumerate(columns):
+            arrays[f"kept.{i}"] = self._compressions[column].kept
+            arrays[f"merged.{i}"] = self._compressions[column].merged
+        cliques = {}
+        for part in ("potentials", "marginals"):
+            vector: CliqueVector = getattr(self._model, part)
+            cliques[part] = [list(clique) for clique in vector.cliques]
+            for j, clique in enumerate(vector.cliques):
+                arrays[f"{part}.{j}"] = np.asarray(vector.arrays[clique].values)
+        values = {
+            **self.params(), "columns": columns, "total": self._total,
+            "model_total": float(self._model.total), "cliques": cliques,
+        }  # fmt: skip
+        return GeneratorState(values, arrays)
+
+    @classmethod
+    def from_state_dict(cls, state: GeneratorState) -> MST:
+        values, arrays = state.values, state.arrays
+        mst = cls(int(values["iterations"]), tuple(values["split"]))
+        mst.tree = [(str(a), str(b)) for a, b in values["tree"]]
+        mst._total = float(values["total"])
+        columns = [str(c) for c in values["columns"]]
+        for i, column in enumerate(columns):
+            mst._compressions[column] = Compression.from_parts(
+                arrays[f"kept.{i}"], arrays[f"merged.{i}"]
+            )
+        domain = Domain(columns, [mst._compressions[c].size for c in columns])
+        vectors = {
+            part: _clique_vector(domain, values["cliques"][part], arrays, part)
+            for part in ("potentials", "marginals")
+        }
+        mst._model = MarkovRandomField(
+            potentials=vectors["potentials"], marginals=vectors["marginals"],
+            total=float(values["model_total"]),
+        )  # fmt: skip
+        return mst
+
+
+def _clique_vector(
+    domain: Domain, cliques: list[list[str]], arrays: Mapping[str, npt.NDArray[Any]], part: str
+) -> CliqueVector:
+    """Factors over ``cliques`` from saved arrays; a shape that does not fit the domain
+    is refused."""
+    factors = {}
+    for j, names in enumerate(cliques):
+        clique = tuple(str(n) for n in names)
+        sub = domain.project(clique)
+        values = np.asarray(arrays[f"{part}.{j}"], dtype=np.float64)
+        if values.shape != sub.shape:
+            raise ValueError(f"{part} of {clique} has shape {values.shape}, not {sub.shape}")
+        factors[clique] = Factor(sub, jnp.asarray(values))
+    return CliqueVector(domain, list(factors), factors)
 
 
 def _distribution(compression: Compression, released: NoisyCounts) -> np.ndarray:

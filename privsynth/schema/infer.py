@@ -20,6 +20,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from privsynth.defaults import DEFAULT_MIN_COUNT
 from privsynth.domain.code_systems import suggest_code_system
 from privsynth.domain.codecs import parse_datetimes, parse_numbers
 from privsynth.domain.discovery import (
@@ -43,7 +44,6 @@ IDENTIFIER_NAME = re.compile(
     r"(^|[_\W])(id|uuid|guid|ssn|mrn|email|e-mail|phone|name|address|account)([_\W]|$)",
     re.IGNORECASE,
 )
-DEFAULT_MIN_COUNT = 10
 #: where a drafted categorical column puts values outside its categories; every drafted
 #: categorical column gets it, so its presence says nothing about the data
 OTHER_LABEL = "<other>"

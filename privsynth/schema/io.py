@@ -99,8 +99,12 @@ def _spec_to_dict(spec: ColumnSpec) -> dict[str, Any]:
     return entry
 
 
-def schema_from_dict(raw: Any, source: str = "schema") -> Schema:
-    """Validate a parsed YAML document and build a :class:`Schema`."""
+def schema_from_dict(raw: Any, source: str = "schema", *, released: bool = False) -> Schema:
+    """Validate a parsed YAML document and build a :class:`Schema`.
+
+    ``released``: the completed schema of a fitted model, where DP discovery may have
+    released no category of a column (all of it is ``<other>``); a user's declaration
+    of an empty list is refused."""
     if not isinstance(raw, Mapping) or not isinstance(raw.get("columns"), Mapping):
         raise SchemaError(f"{source} has no `columns:` mapping", hint="see docs/schema.md")
     unknown = set(raw) - _TOP_LEVEL
@@ -110,7 +114,10 @@ def schema_from_dict(raw: Any, source: str = "schema") -> Schema:
         raise SchemaError(f"{source} has version {raw.get('version')!r}; this release reads 1")
     if not raw["columns"]:
         raise SchemaError(f"{source} declares no columns", hint="list at least one column")
-    columns = {str(name): _parse_column(str(name), entry) for name, entry in raw["columns"].items()}
+    columns = {
+        str(name): _parse_column(str(name), entry, released)
+        for name, entry in raw["columns"].items()
+    }
     return Schema(
         columns=columns,
         rows=_parse_rows(raw.get("rows"), source),
@@ -144,7 +151,7 @@ def _parse_rows(value: Any, source: str) -> int | None:
     return value
 
 
-def _parse_column(name: str, entry: Any) -> ColumnSpec:
+def _parse_column(name: str, entry: Any, released: bool = False) -> ColumnSpec:
     if not isinstance(entry, Mapping) or entry.get("kind") not in KINDS:
         raise SchemaError(
             f"column {name!r} needs a `kind`", hint=f"set kind to one of: {', '.join(KINDS)}"
@@ -177,7 +184,7 @@ def _parse_column(name: str, entry: Any) -> ColumnSpec:
             hint=f"use one of: {', '.join(ROLES)}",
         )
     spec = spec_type(**_coerce(name, spec_type, fields))
-    _validate(name, spec)
+    _validate(name, spec, released)
     return spec
 
 
@@ -194,16 +201,16 @@ def _coerce(name: str, spec_type: type[ColumnSpec], fields: dict[str, Any]) -> d
     return fields
 
 
-def _validate(name: str, spec: ColumnSpec) -> None:
+def _validate(name: str, spec: ColumnSpec, released: bool = False) -> None:
     if isinstance(spec, CategoricalSpec):
-        _validate_categorical(name, spec)
+        _validate_categorical(name, spec, released)
     elif isinstance(spec, NumericSpec):
         _validate_numeric(name, spec)
     elif isinstance(spec, DatetimeSpec):
         _validate_datetime(name, spec)
 
 
-def _validate_categorical(name: str, spec: CategoricalSpec) -> None:
+def _validate_categorical(name: str, spec: CategoricalSpec, released: bool = False) -> None:
     if spec.code_system is not None and spec.code_system not in CODE_SYSTEMS:
         raise SchemaError(
             f"column {name!r}: unknown code_system {spec.code_system!r}",
@@ -211,7 +218,7 @@ def _validate_categorical(name: str, spec: CategoricalSpec) -> None:
         )
     if spec.categories is None:
         return
-    if not spec.categories:
+    if not spec.categories and not released:
         raise SchemaError(f"column {name!r} declares an empty category list")
     if len(set(spec.categories)) != len(spec.categories):
         raise SchemaError(f"column {name!r} lists a category twice", hint="remove duplicates")
@@ -235,8 +242,8 @@ def _validate_numeric(name: str, spec: NumericSpec) -> None:
         ok = value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
         if not ok or (value is not None and not math.isfinite(value)):
             raise SchemaError(f"column {name!r}: `{key}` must be a finite number")
-    if spec.min is not None and spec.max is not None and not spec.min < spec.max:
-        raise SchemaError(f"column {name!r}: `min` must be smaller than `max`")
+    if spec.min is not None and spec.max is not None and spec.min > spec.max:
+        raise SchemaError(f"column {name!r}: `min` must not exceed `max`")
     if not isinstance(spec.integer, bool):
         raise SchemaError(f"column {name!r}: `integer` must be true or false")
     _validate_bins(name, spec.bins)
@@ -257,6 +264,6 @@ def _validate_datetime(name: str, spec: DatetimeSpec) -> None:
             bounds.append(pd.Timestamp(value))
         except (ValueError, TypeError):
             raise SchemaError(f"column {name!r}: `{key}` must be an ISO 8601 date") from None
-    if len(bounds) == 2 and not bounds[0] < bounds[1]:
-        raise SchemaError(f"column {name!r}: `min` must be earlier than `max`")
+    if len(bounds) == 2 and bounds[0] > bounds[1]:
+        raise SchemaError(f"column {name!r}: `min` must not be later than `max`")
     _validate_bins(name, spec.bins)

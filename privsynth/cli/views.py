@@ -1,0 +1,85 @@
+"""Console summaries of fitting, sampling and lineage (aggregates and ledger facts only)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+
+from privsynth.cli import console
+from privsynth.dp.ledger import Ledger
+
+if TYPE_CHECKING:
+    from privsynth.synthesis import FitRecord, FitReport, RunLineage, SampleReport
+
+
+def _print_rows(title: str, rows: list[tuple[str, str]]) -> None:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, value)
+    console.out.print(table)
+
+
+def _spent(record: FitRecord) -> str:
+    if math.isinf(record.spent_epsilon):
+        return f"∞: NOT PRIVATE (seeded noise; target was {record.epsilon:g})"
+    return f"{record.spent_epsilon:.4g} (target {record.epsilon:g}, δ={record.delta:g})"
+
+
+def fit_summary(report: FitReport, model: Path, ledger: Ledger) -> None:
+    """What the fit spent and where the model went."""
+    record = report.record
+    rows = [
+        ("model", str(model)),
+        ("generator", record.generator),
+        ("dataset", record.dataset),
+        ("run id", record.run_id),
+        ("ε spent by this run", _spent(record)),
+        ("privacy unit", record.unit.describe()),
+        ("dataset budget", report.status.describe()),
+        ("ledger", str(ledger.path)),
+        ("time", f"{report.seconds:.1f} s"),
+    ]
+    rows += [(f"not modelled: {name}", why) for name, why in report.unmodelled().items()]
+    rows.append(("next", f"privsynth sample {model} -n ROWS -o synthetic.csv (spends nothing)"))
+    _print_rows("privsynth fit", rows)
+
+
+def sample_summary(record: FitRecord, report: SampleReport, rows: int, ledger: Ledger) -> None:
+    """Rows drawn, the run that paid for the model, and whether the output was linked."""
+    linked = "linked to the run" if report.recorded else "not linked (the run is not in it)"
+    lines = [
+        ("output", str(report.output)),
+        ("rows", f"{rows:,}"),
+        ("ε spent by this draw", "0 (post-processing of a DP model)"),
+        ("model's run", f"{record.run_id} ({record.dataset}, {_spent(record)})"),
+        ("ledger", f"{ledger.path}: {linked}"),
+    ]
+    if report.suppressed.rows_with_other:
+        lines.append(("suppressed categories", report.suppressed.describe(rows)))
+    _print_rows("privsynth sample", lines)
+
+
+def lineage_table(found: list[RunLineage], subject: str, ledger: Ledger) -> None:
+    """One row per run and per file made from it."""
+    if not found:
+        console.out.print(f"no run in the ledger {ledger.path} read {subject}")
+        return
+    table = Table(title=f"lineage of {subject} [ledger {ledger.path}]", title_justify="left")
+    for header in ("run id", "dataset", "status", "created (UTC)", "ε", "made", "path"):
+        table.add_column(header)
+    for item in found:
+        run = item.run
+        first = (run["run_id"][:12], run["dataset"], run["status"], run["created_at"])
+        epsilon = f"{run['epsilon']:g}"
+        if not item.artifacts:
+            table.add_row(*first, epsilon, "-", "-")
+        for artifact in item.artifacts:
+            table.add_row(*first, epsilon, artifact["kind"], artifact["path"])
+            first = ("", "", "", "")
+            epsilon = ""
+    console.out.print(table)

@@ -1,0 +1,154 @@
+"""The data-touching part of a run: bound each person's rows, discover undeclared
+domains, encode, count data-quality problems and fit the generator, every release
+charged to one privacy filter. What it leaves behind (:class:`FittedModel`) is DP
+output or public, so sampling from it is free post-processing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from privsynth.cells import canonical_frame
+from privsynth.domain.discovery import DiscoveryReport, discover
+from privsynth.domain.table import build_codecs, encode_columns
+from privsynth.dp.accounting import PrivacyFilter
+from privsynth.dp.accounting import costs as cost_of
+from privsynth.dp.accounting.accountant import Spend
+from privsynth.dp.mechanisms import Mechanisms
+from privsynth.dp.noise import NoiseSource
+from privsynth.dp.units import PrivacyUnit
+from privsynth.errors import ConfigurationError
+from privsynth.generators import GENERATORS, Generator, ProgressCallback
+from privsynth.io import TableRead, read_rows
+from privsynth.quality import QualityCounts, QualityReport
+from privsynth.quality import release as release_quality
+from privsynth.schema import Schema
+from privsynth.synthesis.config import SEEDED_RUN, SynthesisConfig
+from privsynth.synthesis.plan import Plan, Source, unmodelled_warnings
+from privsynth.warnings import (
+    DataQualityWarning,
+    DiscoveryWarning,
+    NotPrivateWarning,
+    PrivsynthWarning,
+)
+
+
+@dataclass
+class FittedModel:
+    """A fitted generator and the completed schema it samples into: all DP output or
+    public knowledge, so it may be sampled, saved and shared freely."""
+
+    generator: Generator
+    schema: Schema
+    #: rows drawn when the caller does not say: the configured rows, the schema's
+    #: declared row count, or the generator's noisy estimate
+    default_rows: int
+
+
+def make_generator(config: SynthesisConfig) -> Generator:
+    """The configured generator, with a clear error for options it does not take."""
+    factory = GENERATORS.get(config.generator)
+    try:
+        return factory(**config.generator_options)
+    except TypeError:
+        names = ", ".join(sorted(config.generator_options))
+        raise ConfigurationError(
+            f"generator {config.generator!r} does not accept these options: {names}",
+            hint="see its documentation for the options it takes",
+        ) from None
+
+
+def read_source(source: Source) -> TableRead:
+    """The table as canonical cells (only empty cells missing), read without failing on
+    any record's content. The schema's other missing-value markers are applied after
+    fingerprinting, so a schema cannot make the same data look new to the ledger."""
+    if isinstance(source, pd.DataFrame):
+        return TableRead(canonical_frame(source))
+    return read_rows(source)
+
+
+def source_name(source: Source) -> str:
+    """How messages name the input (never its content)."""
+    return "the input frame" if isinstance(source, pd.DataFrame) else Path(source).name
+
+
+class Fit:
+    """One fit: every access to the rows goes through :attr:`mechanisms`, which charges
+    :attr:`filter` (limited to the plan's reservation) before it draws noise."""
+
+    def __init__(self, plan: Plan, generator: Generator, progress: ProgressCallback) -> None:
+        self.plan, self.generator, self.progress = plan, generator, progress
+        self.schema = plan.schema
+        self.filter = PrivacyFilter(plan.limit)
+        self.warnings: list[PrivsynthWarning] = list(plan.warnings)
+        self.noise = NoiseSource(plan.config.seed)
+        self.rng = self.noise.numpy_generator()
+        self.mechanisms = Mechanisms(self.filter, self.noise, plan.unit.max_rows)
+        self.discovery = DiscoveryReport()
+        self.quality: QualityReport | None = None
+        if plan.config.seed is not None:
+            self.warnings.append(
+                NotPrivateWarning("`seed` makes the noise reproducible: this run is not private")
+            )
+
+    def execute(self, read: TableRead, name: str) -> FittedModel:
+        """Fit on ``read``; the model and the completed schema."""
+        config, rho = self.plan.config, self.plan.rho
+        bounded = self.plan.unit.bound(read.frame, self.rng)
+        if self.schema.needs_discovery():
+            self.progress("discovering domains with DP")
+            self.schema, self.discovery = discover(
+                bounded.frame, self.schema, self.mechanisms, rho * config.discovery_share,
+                self.plan.discovery_delta, bounded.units,
+            )  # fmt: skip
+            self.warnings += [DiscoveryWarning(text) for text in self.discovery.warnings]
+            self.warnings += unmodelled_warnings(self.schema, self.discovery)
+        codecs = build_codecs(self.schema)
+        table, invalid = encode_columns(bounded.frame, codecs, self.rng)
+        if config.quality_share > 0:
+            self.progress("measuring data quality with DP")
+            nullable = frozenset(name for name, codec in codecs.items() if codec.nullable)
+            counts = quality_counts(read, len(bounded.frame), invalid, nullable, self.plan.unit)
+            self.quality = release_quality(
+                counts, self.mechanisms, rho * config.quality_share, name
+            )
+            self.warnings += [DataQualityWarning(text) for text in self.quality.warnings]
+        self.generator.fit(table, self.mechanisms, self.filter.remaining_rho(), self.progress)
+        rows = config.rows or self.schema.rows or self.generator.estimated_rows
+        return FittedModel(self.generator, self.schema, rows)
+
+    @property
+    def spends(self) -> list[Spend]:
+        """Every spend made (and, for a seeded run, its unbounded cost)."""
+        return self.filter.accountant.history + self.unbounded_spends()
+
+    def unbounded_spends(self) -> list[Spend]:
+        """A seeded run's noise protects nothing: recorded as an infinite cost."""
+        if self.plan.config.seed is None:
+            return []
+        return [Spend(SEEDED_RUN, cost_of.unbounded("the noise was seeded"))]
+
+    def notes(self) -> dict[str, Any]:
+        """What the ledger keeps about the run besides its spends (no data values)."""
+        return {
+            "warnings": [str(w) for w in self.warnings],
+            "data_derived": self.schema.data_derived_fields(),
+            "discovered": self.discovery.columns,
+            "generator_params": self.generator.params(),
+            "seeded": self.plan.config.seed is not None,
+            "privacy_unit": self.plan.unit.describe(),
+            "spends_made": [s.purpose for s in self.filter.accountant.history],
+        }
+
+
+def quality_counts(
+    read: TableRead, rows: int, invalid: dict[str, int], nullable: frozenset[str], unit: PrivacyUnit
+) -> QualityCounts:
+    """Left-out rows are counted only per row: under a privacy unit they cannot be
+    attributed to a person, so their count has no bounded sensitivity."""
+    if not unit.is_row:
+        return QualityCounts(rows, invalid, nullable=nullable)
+    return QualityCounts(rows, invalid, read.malformed_rows, read.undecodable_rows, nullable)

@@ -1,0 +1,209 @@
+"""What a fit cost and where a model came from, what a draw produced, and the
+combined result of a one-shot run. Everything here is DP output or public."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from privsynth import __version__
+from privsynth.domain.discovery import DiscoveryReport
+from privsynth.domain.suppressed import SuppressedReport
+from privsynth.dp.accounting import compose
+from privsynth.dp.accounting.accountant import Spend
+from privsynth.dp.ledger import BudgetStatus
+from privsynth.dp.units import PrivacyUnit
+from privsynth.errors import InputDataError
+from privsynth.pii.residual import ResidualReport
+from privsynth.quality import QualityReport
+from privsynth.schema import Schema
+from privsynth.synthesis.plan import unmodelled_columns
+
+
+@dataclass(frozen=True)
+class FitRecord:
+    """The ledger entry a fitted model descends from: saved with the model, so that a
+    sample made anywhere can be traced to the spend that paid for it."""
+
+    dataset: str
+    run_id: str
+    #: the run's target (ε, δ) and the ε its spends compose to (∞ for a seeded run)
+    epsilon: float
+    delta: float
+    spent_epsilon: float
+    generator: str
+    generator_params: dict[str, Any]
+    privacy_unit: str | None
+    max_rows_per_unit: int
+    seeded: bool
+    fitted_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    privsynth_version: str = __version__
+
+    @property
+    def unit(self) -> PrivacyUnit:
+        """Whose privacy the spend protects."""
+        return PrivacyUnit(self.privacy_unit, self.max_rows_per_unit)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe (an infinite ε is written as ``"inf"``)."""
+        data = asdict(self)
+        if math.isinf(self.spent_epsilon):
+            data["spent_epsilon"] = "inf"
+        return data
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str) -> FitRecord:
+        """The record read back from a model file; malformed entries are refused."""
+        if not isinstance(raw, dict):
+            raise InputDataError(f"{source}: its privacy record is missing")
+        try:
+            values = dict(raw)
+            values["spent_epsilon"] = float(values["spent_epsilon"])
+            record = cls(**values)
+        except (KeyError, TypeError, ValueError):
+            raise InputDataError(
+                f"{source}: its privacy record is malformed",
+                hint="save the model again with this version of privsynth",
+            ) from None
+        return record
+
+
+@dataclass
+class FitReport:
+    """A fit's account: its record, the itemised spends, and what it found."""
+
+    record: FitRecord
+    status: BudgetStatus
+    spends: list[Spend]
+    schema: Schema
+    discovery: DiscoveryReport
+    quality: QualityReport | None
+    #: warning messages (also issued through :mod:`warnings` as PrivsynthWarning)
+    warnings: list[str]
+    seconds: float
+
+    @property
+    def discovery_epsilon(self) -> float:
+        """Epsilon of the domain-discovery spends alone (0 when the schema was complete)."""
+        found = [s.cost for s in self.spends if s.purpose.startswith("discover")]
+        return compose(found).epsilon(self.record.delta) if found else 0.0
+
+    def unmodelled(self) -> dict[str, str]:
+        """Columns left out of the model (identifier tokens, dropped text), and why."""
+        return unmodelled_columns(self.schema, self.discovery)
+
+
+@dataclass
+class SampleReport:
+    """One draw of synthetic rows: post-processing, free."""
+
+    rows: int
+    suppressed: SuppressedReport
+    residual: ResidualReport | None
+    output: Path | None = None
+    output_sha256: str | None = None
+    #: whether the output was linked to its run in the ledger (lineage)
+    recorded: bool = False
+
+
+@dataclass
+class SynthesisResult:
+    """The synthetic table and a true account of what producing it cost."""
+
+    data: pd.DataFrame
+    fit: FitReport
+    sample: SampleReport
+
+    @property
+    def run_id(self) -> str:
+        return self.fit.record.run_id
+
+    @property
+    def dataset(self) -> str:
+        return self.fit.record.dataset
+
+    @property
+    def epsilon(self) -> float:
+        return self.fit.record.epsilon
+
+    @property
+    def delta(self) -> float:
+        return self.fit.record.delta
+
+    @property
+    def spent_epsilon(self) -> float:
+        """ε of this run's spends (∞ for a seeded run)."""
+        return self.fit.record.spent_epsilon
+
+    @property
+    def status(self) -> BudgetStatus:
+        return self.fit.status
+
+    @property
+    def schema(self) -> Schema:
+        return self.fit.schema
+
+    @property
+    def generator(self) -> str:
+        return self.fit.record.generator
+
+    @property
+    def generator_params(self) -> dict[str, Any]:
+        return self.fit.record.generator_params
+
+    @property
+    def discovery(self) -> DiscoveryReport:
+        return self.fit.discovery
+
+    @property
+    def discovery_epsilon(self) -> float:
+        return self.fit.discovery_epsilon
+
+    @property
+    def warnings(self) -> list[str]:
+        found = list(self.fit.warnings)
+        if self.sample.residual is not None and self.sample.residual.total:
+            found.append(residual_message(self.sample.residual))
+        return found
+
+    @property
+    def seconds(self) -> float:
+        return self.fit.seconds
+
+    @property
+    def privacy_unit(self) -> PrivacyUnit:
+        return self.fit.record.unit
+
+    @property
+    def output(self) -> Path | None:
+        return self.sample.output
+
+    @property
+    def spends(self) -> list[Spend]:
+        return self.fit.spends
+
+    @property
+    def residual(self) -> ResidualReport | None:
+        return self.sample.residual
+
+    @property
+    def quality(self) -> QualityReport | None:
+        return self.fit.quality
+
+    @property
+    def suppressed(self) -> SuppressedReport:
+        return self.sample.suppressed
+
+    def unmodelled(self) -> dict[str, str]:
+        """Columns left out of the model (identifier tokens, dropped text), and why."""
+        return self.fit.unmodelled()
+
+
+def residual_message(residual: ResidualReport) -> str:
+    """The warning text for residual PII found in an output (counts only)."""
+    return f"residual PII scan of the output: {residual.summary()}"
