@@ -382,16 +382,16 @@ def combine(files: list[Path]) -> dict[str, Any]:
 def _refit(row: dict[str, Any], confidence: float) -> dict[str, Any]:
     """anonymeter's singling-out risk with its control count rescaled by privsynth's
     global least-squares fit of the same model on anonymeter's own subsample counts."""
-    from privsynth.evaluation.wp29 import _fit_weight, _singling_out_integral
+    from privsynth.evaluation.wp29.curve import fit_weight, singling_out_integral
 
     fit = row["correction_fit"]
     if not fit.get("sizes"):
         return {"risk": row["risk"], "ci": row["ci"], "control_size_correction": 1.0}
-    weight = _fit_weight(
+    weight = fit_weight(
         np.array(fit["sizes"], dtype=float), np.array(fit["successes"], dtype=float)
     )
     n_ori, n_control = row["rows_deduplicated"]
-    curve = _singling_out_integral(np.array([n_ori, n_control], dtype=float), weight)
+    curve = singling_out_integral(np.array([n_ori, n_control], dtype=float), weight)
     correction = float(curve[0] / curve[1])
     n_control_refit = row["n_success_control"] * correction
     risk, ci = anonymeter_risk(

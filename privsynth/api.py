@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -21,6 +21,10 @@ from privsynth.pii.engine import DetectorConfig
 from privsynth.pii.scrub import DateMode, Scrubber, ScrubConfig, ScrubReport
 from privsynth.pii.surrogates import SurrogateGenerator
 from privsynth.schema import Schema, load_schema
+
+if TYPE_CHECKING:
+    from privsynth.compliance.document import AuditDocument
+    from privsynth.evaluation.result import EvaluationResult
 
 
 def scrub(
@@ -60,20 +64,25 @@ def scrub(
 
 @dataclass
 class AuditResult:
-    """The audit document (``report.json``'s content) and, if written, the report files."""
+    """The typed audit document and, if written, the report files; ``to_dict()`` is
+    ``report.json``'s content."""
 
-    document: dict[str, Any]
+    document: AuditDocument
     json_path: Path | None = None
     html_path: Path | None = None
 
     @property
     def passed(self) -> bool:
         """Whether every policy's automated criteria were met."""
-        return bool(self.document["passed"])
+        return self.document.passed
 
     def verdicts(self) -> dict[str, bool]:
         """Policy name -> passed."""
-        return {p["name"]: bool(p["passed"]) for p in self.document["policies"]}
+        return self.document.verdicts()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The audit document as JSON data (what ``report.json`` holds)."""
+        return self.document.to_dict()
 
 
 def evaluate(
@@ -87,16 +96,15 @@ def evaluate(
     sensitive: Sequence[str] | None = None,
     seed: int = 0,
     privacy_unit: str | None = None,
-) -> dict[str, Any]:
-    """The evaluation document (fidelity, utility, detection, diversity, privacy);
-    its schema is in docs/evaluation.md.
+) -> EvaluationResult:
+    """The evaluation (fidelity, utility, detection, diversity, privacy), typed; its
+    ``to_dict()`` is the JSON document of docs/evaluation.md.
 
     ``privacy_unit`` names the column identifying the person behind each row (as given
     to synthesis): membership inference then attacks persons, not rows, and a person in
     both ``real`` and ``holdout`` is refused (split with
     :func:`~privsynth.evaluation.split.split_holdout`)."""
     from privsynth.evaluation.data import EvaluationData
-    from privsynth.evaluation.runner import clean
     from privsynth.evaluation.runner import evaluate as run_evaluation
 
     data = EvaluationData.build(
@@ -104,8 +112,7 @@ def evaluate(
         quasi_identifiers=quasi_identifiers, sensitive=sensitive, seed=seed,
         privacy_unit=privacy_unit,
     )  # fmt: skip
-    document: dict[str, Any] = clean(run_evaluation(data))
-    return document
+    return run_evaluation(data)
 
 
 def audit(
@@ -134,7 +141,6 @@ def audit(
     """
     from privsynth.compliance.audit import AuditInputs, run_audit
     from privsynth.compliance.report import write_report
-    from privsynth.evaluation.runner import clean
 
     loaded = [p if isinstance(p, Policy) else load_policy(p) for p in policies]
     inputs = AuditInputs(
@@ -145,9 +151,9 @@ def audit(
     )  # fmt: skip
     document, data = run_audit(inputs, loaded)
     if output is None:
-        return AuditResult(clean(document))
+        return AuditResult(document)
     json_path, html_path = write_report(document, data, output)
-    return AuditResult(clean(document), json_path, html_path)
+    return AuditResult(document, json_path, html_path)
 
 
 def _schema(schema: Schema | str | Path | None) -> Schema | None:

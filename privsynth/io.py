@@ -216,18 +216,20 @@ def check_output_path(path: str | Path) -> Path:
     final = Path(path)
     table_format(final)
     if final.is_dir():
-        raise InputDataError(f"output {final} is a directory", hint="name a file with -o")
+        raise InputDataError(f"output {final} is a directory", hint="name a file as `output`")
     ancestor = final.parent
     while not ancestor.exists():
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise InputDataError(
-            f"cannot create output {final}: {ancestor} is a file", hint="choose another -o"
+            f"cannot create output {final}: {ancestor} is a file", hint="choose another `output`"
         )
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise InputDataError(f"no permission to write in {ancestor}", hint="choose another -o")
+        raise InputDataError(
+            f"no permission to write in {ancestor}", hint="choose another `output`"
+        )
     if final.exists() and not os.access(final, os.W_OK):
-        raise InputDataError(f"no permission to replace {final}", hint="choose another -o")
+        raise InputDataError(f"no permission to replace {final}", hint="choose another `output`")
     return final
 
 

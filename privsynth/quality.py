@@ -23,7 +23,6 @@ import numpy.typing as npt
 
 from privsynth.dp.accounting.tails import release_threshold
 from privsynth.dp.mechanisms import Mechanisms, NoisyCounts
-from privsynth.defaults import QUALITY_SHARE
 from privsynth.errors import InputDataError, debug_enabled
 
 #: chance that noise alone raises one quality warning

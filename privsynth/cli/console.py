@@ -17,6 +17,9 @@ from privsynth.dp.ledger import BudgetStatus, Ledger
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from privsynth.compliance.document import AuditDocument
+    from privsynth.evaluation.base import RiskResult
+    from privsynth.evaluation.result import EvaluationResult
     from privsynth.pii.scrub import ScrubReport
     from privsynth.synthesis import SynthesisResult
 
@@ -216,55 +219,55 @@ def scrub_summary(report: ScrubReport, output: Path, report_path: Path) -> None:
     out.print(f"report: {report_path}  ({data['records']} records, policy {data['policy']})")
 
 
-def _headline(section: dict[str, Any], key: str, field: str = "value") -> str:
-    item = section.get(key)
-    if not isinstance(item, dict) or item.get(field) is None:
+def _number_line(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
         return "-"
-    value = item[field]
-    if field == "risk" and item.get("ci"):
-        low, high = item["ci"]
-        return f"{value:.3f} [{low:.3f}, {high:.3f}]"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return f"{value:.4g}"
 
 
-def evaluation_summary(document: dict[str, Any], output: Path) -> None:
-    """The headline figures of an evaluation document."""
+def _risk_line(risk: RiskResult | None) -> str:
+    if risk is None or not math.isfinite(risk.risk):
+        return "-"
+    low, high = risk.ci
+    return f"{risk.risk:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def evaluation_summary(document: EvaluationResult, output: Path) -> None:
+    """The headline figures of an evaluation."""
     table = Table(title=f"privsynth evaluate -> {output}", title_justify="left")
     for header in ("measure", "value"):
         table.add_column(header)
-    privacy = document["privacy"]
+    membership = document.membership
     rows = [
-        ("mean 2-way marginal TVD", _headline(document["fidelity"], "marginal_tvd_2way")),
-        ("TSTR (AUC or R²)", _headline(document["utility"], "tstr")),
-        ("real-vs-synthetic detection AUC", _headline(document["detection"], "detection_auc")),
-        ("exact copies of training rows", _headline(privacy, "exact_copy_rate")),
-        ("membership inference AUC", _headline(privacy, "membership_inference", "auc")),
-        ("singling-out risk [95% CI]", _headline(privacy, "singling_out", "risk")),
-        ("linkability risk [95% CI]", _headline(privacy, "linkability", "risk")),
-        ("attribute-inference risk [95% CI]", _headline(privacy, "attribute_inference", "risk")),
+        ("mean 2-way marginal TVD", document.metric("marginal_tvd_2way")),
+        ("TSTR (AUC or R²)", document.metric("tstr")),
+        ("real-vs-synthetic detection AUC", document.metric("detection_auc")),
+        ("exact copies of training rows", document.metric("exact_copy_rate")),
     ]
-    for name, value in rows:
-        table.add_row(name, value)
+    for name, result in rows:
+        table.add_row(name, _number_line(result.value if result is not None else None))
+    table.add_row("membership inference AUC", _number_line(membership.auc if membership else None))
+    table.add_row("singling-out risk [95% CI]", _risk_line(document.risk("singling_out")))
+    table.add_row("linkability risk [95% CI]", _risk_line(document.risk("linkability")))
+    table.add_row(
+        "attribute-inference risk [95% CI]", _risk_line(document.risk("attribute_inference"))
+    )
     out.print(table)
-    for name, reason in document.get("skipped", {}).items():
+    for name, reason in document.skipped.items():
         warn(f"{name} skipped: {reason}")
 
 
-def audit_summary(document: dict[str, Any], html_path: Path, json_path: Path) -> None:
+def audit_summary(document: AuditDocument, html_path: Path, json_path: Path) -> None:
     """Each policy's verdict and its failed criteria."""
-    for policy in document["policies"]:
-        verdict = "[green]PASSED[/]" if policy["passed"] else "[red]FAILED[/]"
-        out.print(f"{verdict} {policy['title']}")
-        for criterion in policy["criteria"]:
-            if not criterion["passed"]:
-                value = criterion["value"]
-                shown = "not measured" if value is None else f"{value:.4g}"
-                bound = "<=" if criterion["direction"] == "max" else ">="
-                out.print(
-                    f"    {criterion['id']}: {shown} (needs {bound} {criterion['threshold']:g})"
-                )
-                if criterion.get("note"):
-                    out.print(f"      {criterion['note']}", style="dim")
-        if policy.get("requires_expert_signature"):
+    for policy in document.policies:
+        verdict = "[green]PASSED[/]" if policy.passed else "[red]FAILED[/]"
+        out.print(f"{verdict} {policy.title}")
+        for criterion in (c for c in policy.criteria if not c.passed):
+            shown = "not measured" if criterion.value is None else f"{criterion.value:.4g}"
+            bound = "<=" if criterion.direction == "max" else ">="
+            out.print(f"    {criterion.id}: {shown} (needs {bound} {criterion.threshold:g})")
+            if criterion.note:
+                out.print(f"      {criterion.note}", style="dim")
+        if policy.requires_expert_signature:
             out.print("    an expert must still review and sign this determination")
     out.print(f"report: {html_path}  json: {json_path}")

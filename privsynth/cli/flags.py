@@ -27,6 +27,8 @@ FLAGS = {
     "text_columns": "--text-column",
     "text_field": "--text-field",
     "unsafe_seed": "--unsafe-seed",
+    # library functions named in messages, and the command that does the same
+    "set_budget": "privsynth budget set",
 }
 _PARAMETER = re.compile(r"`([a-z][a-z_]*)(?:=([^`]*))?`")
 

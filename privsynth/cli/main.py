@@ -7,17 +7,28 @@ non-zero exit code; unexpected failures print only the exception type unless
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
-from collections.abc import Sequence
-from dataclasses import replace
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from privsynth import __version__
-from privsynth.cli import console
+from privsynth.cli import console, views
+from privsynth.cli.flags import for_cli
+from privsynth.defaults import (
+    DEFAULT_GENERATOR,
+    DEFAULT_MAX_ROWS,
+    DEFAULT_MIN_COUNT,
+    DISCOVERY_SHARE,
+)
 from privsynth.dp.ledger import ENV_VAR, Ledger, default_ledger_path
 from privsynth.errors import ConfigurationError, PrivsynthError, debug_enabled
 from privsynth.io import table_format
@@ -28,14 +39,8 @@ if TYPE_CHECKING:
     from privsynth.compliance.audit import AuditInputs
     from privsynth.compliance.policy import Policy
     from privsynth.schema import Schema
-    from privsynth.synthesis import SynthesisResult
+    from privsynth.synthesis import SynthesisConfig, SynthesisResult
 
-# kept in step with privsynth.synthesis / privsynth.schema.infer, which import JAX and pandas
-# lazily (inside the commands) so that `privsynth budget show` starts fast
-DISCOVERY_SHARE = 0.1
-DEFAULT_MIN_COUNT = 10
-DEFAULT_MAX_ROWS = 5
-GENERATOR_NAMES = "mst"
 #: exit status of an audit in which a policy failed
 AUDIT_FAILED = 5
 
@@ -76,58 +81,137 @@ def main(
     """Differentially private synthetic data with a persistent privacy ledger."""
 
 
+EpsilonOption = Annotated[float, typer.Option("--epsilon", "-e", help="privacy budget of this run")]
+DeltaOption = Annotated[
+    float | None, typer.Option(help="δ of this run (default: the dataset budget's δ)")
+]
+InputArgument = Annotated[Path, typer.Argument(metavar="INPUT", help="CSV or Parquet file")]
+SchemaFileOption = Annotated[Path | None, typer.Option(help="schema YAML declaring public domains")]
+StrictOption = Annotated[bool, typer.Option(help="refuse schema values marked data_derived")]
+GeneratorOption = Annotated[str, typer.Option(help="a registered generator name")]
+GeneratorOptions = Annotated[
+    list[str] | None,
+    typer.Option(help="generator option KEY=VALUE, e.g. iterations=300 (repeatable)"),
+]
+DatasetOption = Annotated[
+    str | None, typer.Option(help="dataset name in the ledger (default: input file stem)")
+]
+RunSeedOption = Annotated[
+    int | None, typer.Option(help="seed the noise (tests only: not private; needs --unsafe-seed)")
+]
+UnsafeSeedOption = Annotated[
+    bool, typer.Option(help="allow --seed: the ledger records the run as ε=∞ (tests only)")
+]
+PrivacyUnitOption = Annotated[
+    str | None, typer.Option(help="column identifying a person: ε then protects all their rows")
+]
+MaxRowsOption = Annotated[
+    int | None,
+    typer.Option(help=f"rows kept per person, at random (default {DEFAULT_MAX_ROWS})"),
+]
+DiscoveryShareOption = Annotated[
+    float, typer.Option(help="share of ε for discovering undeclared domains")
+]
+SuppressedOption = Annotated[
+    str,
+    typer.Option(
+        help="categories too rare to release: keep them as <other>, or resample those rows"
+    ),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")]
+
+
+def _run_options(
+    input_path: InputArgument,
+    epsilon: EpsilonOption,
+    delta: DeltaOption = None,
+    schema: SchemaFileOption = None,
+    strict: StrictOption = False,
+    generator: GeneratorOption = DEFAULT_GENERATOR,
+    option: GeneratorOptions = None,
+    dataset: DatasetOption = None,
+    ledger: LedgerOption = None,
+    seed: RunSeedOption = None,
+    unsafe_seed: UnsafeSeedOption = False,
+    privacy_unit: PrivacyUnitOption = None,
+    max_rows_per_unit: MaxRowsOption = None,
+    discovery_share: DiscoveryShareOption = DISCOVERY_SHARE,
+    suppressed: SuppressedOption = "keep",
+    quiet: QuietOption = False,
+) -> None:
+    """The options `synthesize` and `fit` share, declared once: :func:`_with_run_options`
+    adds them to each command's signature (what typer reads)."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The shared options of one `synthesize` or `fit` invocation."""
+
+    input_path: Path
+    epsilon: float
+    delta: float | None
+    schema: Path | None
+    strict: bool
+    generator: str
+    option: list[str] | None
+    dataset: str | None
+    ledger: Path | None
+    seed: int | None
+    unsafe_seed: bool
+    privacy_unit: str | None
+    max_rows_per_unit: int | None
+    discovery_share: float
+    suppressed: str
+    quiet: bool
+
+    def config(self, rows: int | None) -> SynthesisConfig:
+        """The library's configuration (validated there, with every default in one place)."""
+        from privsynth.synthesis import SynthesisConfig
+
+        return SynthesisConfig(
+            epsilon=self.epsilon, delta=self.delta, generator=self.generator,
+            generator_options=_generator_options(self.option or []), rows=rows,
+            dataset=self.dataset or self.input_path.stem, seed=self.seed,
+            unsafe_seed=self.unsafe_seed, strict=self.strict,
+            discovery_share=self.discovery_share, privacy_unit=self.privacy_unit,
+            max_rows_per_unit=self.max_rows_per_unit, suppressed=self.suppressed,
+        )  # fmt: skip
+
+
+def _with_run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command(run: RunOptions, **own)`` as a typer command taking the shared options
+    of :func:`_run_options` next to its own."""
+    shared = inspect.signature(_run_options, eval_str=True).parameters
+    own = {
+        k: v for k, v in inspect.signature(command, eval_str=True).parameters.items() if k != "run"
+    }
+    merged = [*shared.values(), *own.values()]
+    merged.sort(key=lambda p: p.default is not inspect.Parameter.empty)  # required ones first
+
+    @functools.wraps(command)
+    def with_options(**values: Any) -> None:
+        run = RunOptions(**{name: values.pop(name) for name in shared})
+        command(run=run, **values)
+
+    with_options.__signature__ = inspect.Signature(merged)  # type: ignore[attr-defined]
+    with_options.__annotations__ = {
+        **_run_options.__annotations__, **command.__annotations__
+    }  # fmt: skip
+    del with_options.__annotations__["run"]
+    return with_options
+
+
 @app.command()
+@_with_run_options
 def synthesize(
-    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV or Parquet file")],
-    epsilon: Annotated[float, typer.Option("--epsilon", "-e", help="privacy budget of this run")],
-    delta: Annotated[
-        float | None, typer.Option(help="δ of this run (default: the dataset budget's δ)")
-    ] = None,
+    run: RunOptions,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="output file (default: ./<input>.synthetic.csv)"),
     ] = None,
-    schema: Annotated[
-        Path | None, typer.Option(help="schema YAML declaring public domains")
-    ] = None,
-    strict: Annotated[bool, typer.Option(help="refuse schema values marked data_derived")] = False,
-    generator: Annotated[str, typer.Option(help=f"one of: {GENERATOR_NAMES}")] = "mst",
-    option: Annotated[
-        list[str] | None,
-        typer.Option(help="generator option KEY=VALUE, e.g. iterations=300 (repeatable)"),
-    ] = None,
     rows: Annotated[
         int | None, typer.Option("--rows", "-n", help="rows to generate (default: DP estimate)")
     ] = None,
-    dataset: Annotated[
-        str | None, typer.Option(help="dataset name in the ledger (default: input file stem)")
-    ] = None,
-    ledger: LedgerOption = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(help="seed the noise (tests only: not private; needs --unsafe-seed)"),
-    ] = None,
-    unsafe_seed: Annotated[
-        bool, typer.Option(help="allow --seed: the ledger records the run as ε=∞ (tests only)")
-    ] = False,
-    privacy_unit: Annotated[
-        str | None,
-        typer.Option(help="column identifying a person: ε then protects all their rows"),
-    ] = None,
-    max_rows_per_unit: Annotated[
-        int | None,
-        typer.Option(help=f"rows kept per person, at random (default {DEFAULT_MAX_ROWS})"),
-    ] = None,
-    discovery_share: Annotated[
-        float, typer.Option(help="share of ε for discovering undeclared domains")
-    ] = DISCOVERY_SHARE,
-    suppressed: Annotated[
-        str,
-        typer.Option(
-            help="categories too rare to release: keep them as <other>, or resample those rows"
-        ),
-    ] = "keep",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
     audit_policy: Annotated[
         list[str] | None,
         typer.Option("--audit", help="also audit the output against this policy (repeatable)"),
@@ -140,42 +224,129 @@ def synthesize(
         Path | None, typer.Option(help="audit report folder (default: OUTPUT.report/)")
     ] = None,
 ) -> None:
-    """Synthesize INPUT under (ε, δ)-DP; the spend is checked against and recorded in the ledger."""
-    from privsynth.synthesis import SynthesisConfig, run_synthesis
+    """Synthesize INPUT under (ε, δ)-DP: fit, then sample once (see also `fit` and `sample`)."""
+    from privsynth.synthesis import run_synthesis
 
-    target_path = output or Path.cwd() / f"{input_path.stem}.synthetic{_suffix(input_path)}"
+    source = run.input_path
+    target_path = output or Path.cwd() / f"{source.stem}.synthetic{_suffix(source)}"
     table_format(target_path)
-    if input_path.exists() and target_path.resolve() == input_path.resolve():
-        raise ConfigurationError("the output would overwrite the input", hint="choose another -o")
-    config = SynthesisConfig(
-        epsilon=epsilon,
-        delta=delta,
-        generator=generator,
-        generator_options=_generator_options(option or []),
-        rows=rows,
-        dataset=dataset or input_path.stem,
-        seed=seed,
-        unsafe_seed=unsafe_seed,
-        strict=strict,
-        discovery_share=discovery_share,
-        privacy_unit=privacy_unit,
-        max_rows_per_unit=max_rows_per_unit,
-        suppressed=suppressed,
-    )
-    book = Ledger(ledger)
+    _check_not_input(source, target_path)
+    config = run.config(rows)
+    book = Ledger(run.ledger)
     policies = _load_policies(audit_policy or [], holdout)  # before any budget is spent
-    with console.progress_display(not quiet) as progress:
+    with console.progress_display(not run.quiet) as progress, _printed_warnings():
         result = run_synthesis(
-            input_path, config, schema=schema, ledger=book, output=target_path, progress=progress
+            source, config, schema=run.schema, ledger=book, output=target_path, progress=progress
         )
-    for message in result.warnings:
-        console.warn(message)
     for message in result.quality.debug if result.quality else []:
         console.warn(message)
     console.synthesis_summary(result, book)
     if policies:
         folder = report_dir or target_path.with_name(target_path.name + ".report")
-        _audit_synthesis(input_path, result, book, policies, holdout, target, folder)
+        _audit_synthesis(source, result, book, policies, holdout, target, folder)
+
+
+@app.command()
+@_with_run_options
+def fit(
+    run: RunOptions,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="model file to write (e.g. model.privsynth)")
+    ],
+    rows: Annotated[
+        int | None, typer.Option("--rows", "-n", help="rows `sample` draws by default")
+    ] = None,
+) -> None:
+    """Fit a DP model of INPUT (spends ε from the dataset's budget) and save it; draw rows
+    from it later with `privsynth sample`, as often as needed, for free."""
+    from privsynth.synthesis import Synthesizer
+
+    _check_model_path(output)
+    _check_not_input(run.input_path, output)
+    book = Ledger(run.ledger)
+    synthesizer = Synthesizer.from_config(run.config(rows), schema=run.schema, ledger=book)
+    with console.progress_display(not run.quiet) as progress, _printed_warnings():
+        synthesizer.fit(run.input_path, progress=progress)
+        progress("saving the model")
+        written = synthesizer.save(output)
+    assert synthesizer.report is not None
+    views.fit_summary(synthesizer.report, written, book)
+
+
+@app.command()
+def sample(
+    model: Annotated[Path, typer.Argument(metavar="MODEL", help="model file from `privsynth fit`")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV or Parquet file to write")],
+    rows: Annotated[
+        int | None, typer.Option("--rows", "-n", help="rows to draw (default: the model's)")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="seed of the draw (safe: the model is already DP)")
+    ] = None,
+    ledger: LedgerOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Draw synthetic rows from a saved MODEL: post-processing, spends no ε. The output is
+    linked to the model's run in the ledger (when the ledger holds that run)."""
+    from privsynth.synthesis import Synthesizer
+
+    table_format(output)
+    book = Ledger(ledger)
+    synthesizer = Synthesizer.load(model, ledger=book)  # a bad file fails before any display
+    with console.progress_display(not quiet) as progress, _printed_warnings():
+        data = synthesizer.sample(rows, seed=seed, output=output, progress=progress)
+    assert synthesizer.record is not None and synthesizer.last_sample is not None
+    views.sample_summary(synthesizer.record, synthesizer.last_sample, len(data), book)
+
+
+@app.command()
+def lineage(
+    subject: Annotated[
+        str, typer.Argument(metavar="INPUT_OR_DATASET", help="an input table or a dataset name")
+    ],
+    ledger: LedgerOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Runs that read INPUT (matched by its keyed fingerprint) or DATASET, and the saved
+    models and output files made from them: what to regenerate after an erasure request."""
+    from privsynth.synthesis import lineage as find_lineage
+
+    book = Ledger(ledger)
+    found = find_lineage(book, subject)
+    if as_json:
+        console.out.print_json(json.dumps([item.to_dict() for item in found]))
+        return
+    views.lineage_table(found, subject, book)
+
+
+def _check_not_input(input_path: Path, output: Path) -> None:
+    if input_path.exists() and output.resolve() == input_path.resolve():
+        raise ConfigurationError("the output would overwrite the input", hint="choose another -o")
+
+
+def _check_model_path(path: Path) -> None:
+    if path.suffix != ".privsynth":
+        raise ConfigurationError(
+            f"a model file is named *.privsynth, got {path.name}", hint="e.g. -o model.privsynth"
+        )
+    if path.is_dir():
+        raise ConfigurationError(f"{path} is a directory", hint="name a file with -o")
+
+
+@contextmanager
+def _printed_warnings() -> Iterator[None]:
+    """PrivsynthWarnings from the library printed as `warning:` lines (with CLI flags)
+    once the progress display is gone, as they always were."""
+    from privsynth.warnings import PrivsynthWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PrivsynthWarning)
+        try:
+            yield
+        finally:
+            for item in caught:
+                if issubclass(item.category, PrivsynthWarning):
+                    console.warn(for_cli(str(item.message)))
 
 
 def _generator_options(pairs: list[str]) -> dict[str, object]:
@@ -403,7 +574,7 @@ def evaluate(
     )  # fmt: skip
     with console.progress_display() as progress:
         document = run_evaluation(data, progress=progress)
-    _write_json(output, document)
+    _write_json(output, document.to_dict())
     console.evaluation_summary(document, output)
 
 
@@ -484,7 +655,7 @@ def _audit_and_report(inputs: AuditInputs, policies: Sequence[Policy], output: P
         progress("writing the report")
         json_path, html_path = write_report(document, data, output)
     console.audit_summary(document, html_path, json_path)
-    if not document["passed"]:
+    if not document.passed:
         raise typer.Exit(AUDIT_FAILED)
 
 
@@ -548,10 +719,14 @@ def budget_show(
 
 def run() -> None:
     """Console-script entry point with fail-closed error handling."""
+    from privsynth.xla import prefer_fast_compilation
+
+    prefer_fast_compilation()  # this process is ours: faster XLA compiles for fits on CPUs
     try:
         app()  # usage errors are reported by typer itself (exit code 2)
     except PrivsynthError as exc:
-        console.err.print(f"error: {exc.one_line()}", highlight=False, markup=False, soft_wrap=True)
+        message = for_cli(exc.one_line())
+        console.err.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         console.err.print("aborted")

@@ -1,31 +1,34 @@
 """An audit: the evaluation a set of policies needs, the checks, provenance, verdicts.
 
-The document keeps the evaluation's sections at the top level (so a criterion's path
-``privacy/singling_out/ci/1`` reads the evaluation directly) and adds ``checks``,
-``provenance``, ``policies`` and the overall ``passed``. Everything in it is an
-aggregate or public: no record of the real data.
+The result is an :class:`~privsynth.compliance.document.AuditDocument`; its JSON form
+keeps the evaluation's sections at the top level and adds ``checks``, ``provenance``,
+``policies`` and the overall ``passed``. Everything in it is an aggregate or public: no
+record of the real data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from privsynth.compliance.checks import compliance_checks
+from privsynth.compliance.document import AuditDocument
 from privsynth.compliance.policy import Policy, judge
-from privsynth.compliance.provenance import fingerprints, privacy_from_ledger, provenance
+from privsynth.compliance.provenance import (
+    LedgerPrivacy,
+    fingerprints,
+    privacy_from_ledger,
+    provenance,
+)
 from privsynth.dp.ledger import Ledger
 from privsynth.evaluation.data import EvaluationData
 from privsynth.evaluation.runner import evaluate
 from privsynth.fingerprint import PREFIX, env_key
 from privsynth.io import fingerprint
 from privsynth.schema import Schema
-
-DOCUMENT_VERSION = 1
 
 
 @dataclass
@@ -60,18 +63,18 @@ def run_audit(
     inputs: AuditInputs,
     policies: Sequence[Policy],
     progress: Callable[[str], None] = lambda _: None,
-) -> tuple[dict[str, Any], EvaluationData]:
+) -> tuple[AuditDocument, EvaluationData]:
     """The audit document (and the evaluation data, for the report's figures)."""
     data = inputs.evaluation_data()
-    document: dict[str, Any] = {"document_version": DOCUMENT_VERSION}
-    document.update(evaluate(data, progress=progress))
+    evaluation = evaluate(data, progress=progress)
     progress("scanning the synthetic data for residual PII")
-    document["checks"] = compliance_checks(inputs.synthetic, inputs.schema)
+    checks = compliance_checks(inputs.synthetic, inputs.schema)
     found = _fingerprints(inputs)
-    document["provenance"] = provenance(found, inputs.schema, _privacy(inputs, found), inputs.seed)
-    document["policies"] = [judge(policy, document) for policy in policies]
-    document["passed"] = all(p["passed"] for p in document["policies"])
-    return document, data
+    origin = provenance(found, inputs.schema, _privacy(inputs, found), inputs.seed)
+    document = AuditDocument(evaluation, checks, origin)
+    evidence = document.evidence()
+    verdicts = tuple(judge(policy, evidence) for policy in policies)
+    return replace(document, policies=verdicts), data
 
 
 def _fingerprints(inputs: AuditInputs) -> dict[str, str]:
@@ -88,7 +91,7 @@ def _fingerprints(inputs: AuditInputs) -> dict[str, str]:
     return fingerprints(real, source, key)
 
 
-def _privacy(inputs: AuditInputs, found: dict[str, str]) -> dict[str, Any] | None:
+def _privacy(inputs: AuditInputs, found: dict[str, str]) -> LedgerPrivacy | None:
     if inputs.ledger is None or inputs.dataset is None:
         return None
     synthetic = inputs.sources.get("synthetic")

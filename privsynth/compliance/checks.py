@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any
+from dataclasses import asdict, dataclass
 
 import pandas as pd
 
@@ -27,21 +27,51 @@ _YEAR = re.compile(r"^\d{4}$")
 _AGE_NUMBER = re.compile(r"\d+")
 
 
+@dataclass(frozen=True)
+class SafeHarborStructure:
+    """Cells (or, for identifiers, columns) breaking the Safe Harbor structure rules."""
+
+    zip_violations: int
+    date_violations: int
+    age_violations: int
+    identifier_columns: int
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ComplianceChecks:
+    """Residual PII per identifier type (cells; every scanned type listed, 0 when none
+    was found), the cells scanned, and the Safe Harbor structure check."""
+
+    residual_pii: dict[str, int]
+    residual_cells_scanned: int
+    safe_harbor: SafeHarborStructure
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "residual_pii": dict(self.residual_pii),
+            "residual_cells_scanned": self.residual_cells_scanned,
+            "safe_harbor": self.safe_harbor.to_dict(),
+        }
+
+
 def compliance_checks(
     output: pd.DataFrame, schema: Schema | None = None, detector: PIIDetector | None = None
-) -> dict[str, Any]:
-    """``residual_pii`` (entity -> cells) and ``safe_harbor`` structural violation counts."""
+) -> ComplianceChecks:
+    """Residual PII cells per entity and Safe Harbor structural violation counts."""
     detector = detector or PIIDetector()
     residual = residual_scan(output, detector)
     counts: Counter[str] = Counter(dict.fromkeys(HIPAA_IDENTIFIER, 0))  # scanned, none found
     for found in (*residual.counts.values(), *residual.public.values()):
         counts.update(found)
     counts["AGE_OVER_89"] = _ages_over_89_in_text(output, detector)
-    return {
-        "residual_pii": dict(sorted(counts.items())),
-        "residual_cells_scanned": residual.cells,
-        "safe_harbor": _structure(output, schema),
-    }
+    return ComplianceChecks(
+        residual_pii=dict(sorted(counts.items())),
+        residual_cells_scanned=residual.cells,
+        safe_harbor=_structure(output, schema),
+    )
 
 
 def _ages_over_89_in_text(output: pd.DataFrame, detector: PIIDetector) -> int:
@@ -65,7 +95,7 @@ def _age(text: str) -> int | None:
     return int(match.group()) if match else None
 
 
-def _structure(output: pd.DataFrame, schema: Schema | None) -> dict[str, int]:
+def _structure(output: pd.DataFrame, schema: Schema | None) -> SafeHarborStructure:
     zips = dates = ages = identifiers = 0
     for column in output.columns:
         found = classify_header(str(column))
@@ -80,12 +110,12 @@ def _structure(output: pd.DataFrame, schema: Schema | None) -> dict[str, int]:
             ages += int(values.map(_age_over_89).sum())
         if found and found.role == "direct_identifier" and not isinstance(spec, IdentifierSpec):
             identifiers += 1
-    return {
-        "zip_violations": zips,
-        "date_violations": dates,
-        "age_violations": ages,
-        "identifier_columns": identifiers,
-    }
+    return SafeHarborStructure(
+        zip_violations=zips,
+        date_violations=dates,
+        age_violations=ages,
+        identifier_columns=identifiers,
+    )
 
 
 def _zip3_ok(value: str) -> bool:

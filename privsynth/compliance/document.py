@@ -1,32 +1,61 @@
-"""Reading an audit document defensively: it is JSON-shaped data (possibly from a
-file), so every lookup tolerates a missing key or a value of the wrong type."""
+"""The audit document as a typed value: the evaluation, the checks, provenance and the
+verdicts, which ``report.json`` holds and the report page and figures render.
+
+``to_dict()`` is report.json's content (docs/compliance.md): ``document_version``, the
+evaluation's keys at the top level (so a criterion's path ``privacy/singling_out/ci/1``
+reads the evaluation directly), then ``checks``, ``provenance``, ``policies`` and the
+overall ``passed``. Policies judge :meth:`AuditDocument.evidence`, the same document
+before any verdict, so a criterion reads the same value from a file as in memory.
+"""
 
 from __future__ import annotations
 
-import math
+import json
+from dataclasses import dataclass
 from typing import Any
 
+from privsynth.compliance.checks import ComplianceChecks
+from privsynth.compliance.policy import PolicyVerdict
+from privsynth.compliance.provenance import Provenance
+from privsynth.evaluation.base import DictView, clean
+from privsynth.evaluation.result import EvaluationResult
 
-def mapping(value: Any) -> dict[str, Any]:
-    """``value`` if it is a dict, else an empty one."""
-    return value if isinstance(value, dict) else {}
-
-
-def items(value: Any) -> list[Any]:
-    """``value`` if it is a list, else an empty one."""
-    return value if isinstance(value, list) else []
+DOCUMENT_VERSION = 1
 
 
-def at(document: dict[str, Any], *keys: str) -> Any:
-    """The value under nested ``keys``; None if any level is missing."""
-    node: Any = document
-    for key in keys:
-        node = mapping(node).get(key)
-    return node
+@dataclass(frozen=True)
+class AuditDocument(DictView):
+    """An audit: everything in it is an aggregate or public, no record of the real data."""
 
+    evaluation: EvaluationResult
+    checks: ComplianceChecks
+    provenance: Provenance
+    policies: tuple[PolicyVerdict, ...] = ()
 
-def finite_number(value: Any) -> float | None:
-    """``value`` as a float if it is a finite number (not a bool), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
+    @property
+    def passed(self) -> bool:
+        """Whether every policy's automated criteria were met."""
+        return all(policy.passed for policy in self.policies)
+
+    def verdicts(self) -> dict[str, bool]:
+        """Policy name -> passed."""
+        return {policy.name: policy.passed for policy in self.policies}
+
+    def evidence(self) -> dict[str, Any]:
+        """The JSON document before verdicts: what each policy's criteria read."""
+        document: dict[str, Any] = {
+            "document_version": DOCUMENT_VERSION,
+            **self.evaluation.to_dict(),
+            "checks": self.checks.to_dict(),
+            "provenance": self.provenance.to_dict(),
+        }
+        cleaned: dict[str, Any] = clean(document)
+        return cleaned
+
+    def to_dict(self) -> dict[str, Any]:
+        policies = [policy.to_dict() for policy in self.policies]
+        return {**self.evidence(), "policies": policies, "passed": self.passed}
+
+    def to_json(self) -> str:
+        """report.json's text."""
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"

@@ -2,8 +2,8 @@
 
 Every figure is drawn with matplotlib's object API on the Agg canvas (no pyplot, so no
 global figure registry and no display backend) and returned as a ``data:`` URI, so the
-HTML report opens offline. Figures read the audit document's aggregates, except the
-marginal comparisons, which count the evaluation's discretised real and synthetic
+HTML report opens offline. Figures read the typed audit document's aggregates, except
+the marginal comparisons, which count the evaluation's discretised real and synthetic
 columns under these rules:
 
 * a category (or numeric bin) held by fewer than :data:`MIN_CELL` real rows is merged
@@ -13,7 +13,8 @@ columns under these rules:
   smallest and largest real values);
 * labels present only in the synthetic data are suppressed too (the real count is 0).
 
-A measurement that was skipped (or a malformed input) gives no figure, not an error.
+A measurement that was skipped (or free-form ``details`` of an unexpected shape) gives no
+figure, not an error.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import numpy as np
@@ -34,8 +35,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter
 
-from privsynth.compliance.document import at, finite_number, mapping
+from privsynth.compliance.policy import finite_number
+from privsynth.evaluation.base import clean
 from privsynth.evaluation.data import MISSING, EvaluationData
+
+if TYPE_CHECKING:
+    from privsynth.compliance.document import AuditDocument
+    from privsynth.evaluation.base import MetricResult
+    from privsynth.evaluation.result import EvaluationResult
 
 #: categories (and numeric bins) with fewer real rows than this are never named
 MIN_CELL = 10
@@ -69,24 +76,24 @@ class Marginal:
     synthetic: tuple[float, ...]
 
 
-def make_figures(data: EvaluationData, document: dict[str, Any]) -> dict[str, str]:
+def make_figures(data: EvaluationData, document: AuditDocument) -> dict[str, str]:
     """Figure name -> PNG data URI, for every figure whose inputs were measured.
 
     Names: ``privacy_risks``, ``membership_roc``, ``dcr_histogram``,
     ``correlation_difference`` and ``marginal/<column>`` (one per shown column)."""
     figures: dict[str, str] = {}
+    evaluation = document.evaluation
     with _style():
-        builders = {
-            "privacy_risks": _risk_figure,
-            "membership_roc": _roc_figure,
-            "dcr_histogram": _dcr_figure,
-            "correlation_difference": _correlation_figure,
+        built = {
+            "privacy_risks": _risk_figure(document),
+            "membership_roc": _roc_figure(evaluation),
+            "dcr_histogram": _dcr_figure(evaluation),
+            "correlation_difference": _correlation_figure(evaluation),
         }
-        for name, build in builders.items():
-            figure = build(document)
+        for name, figure in built.items():
             if figure is not None:
                 figures[name] = _to_uri(figure)
-        for marginal in marginals(data, document):
+        for marginal in marginals(data, evaluation):
             figures[f"marginal/{marginal.column}"] = _to_uri(_marginal_figure(marginal))
     return figures
 
@@ -122,7 +129,17 @@ def _to_uri(figure: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-# --- reading the document defensively (skipped measurements are simply absent) ------
+# --- reading free-form details defensively (skipped measurements are simply absent) --
+
+
+def _details(result: MetricResult | None) -> dict[str, Any]:
+    """A metric's details in their JSON form (empty when the metric was skipped)."""
+    details: dict[str, Any] = clean(result.details) if result is not None else {}
+    return details
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _numbers(value: Any) -> list[float] | None:
@@ -136,28 +153,28 @@ def _numbers(value: Any) -> list[float] | None:
 # --- marginals ------------------------------------------------------------------------
 
 
-def marginal_columns(data: EvaluationData, document: dict[str, Any]) -> list[str]:
+def marginal_columns(data: EvaluationData, evaluation: EvaluationResult) -> list[str]:
     """The columns worth a marginal plot, most important first: the target, sensitive
     columns and quasi-identifiers (what the privacy criteria are about), then the
     features the real-vs-synthetic detector relied on, then the worst-matched columns."""
-    inputs = mapping(document.get("inputs"))
-    ordered: list[Any] = [inputs.get("target") or data.target]
-    ordered += list(inputs.get("sensitive") or data.sensitive)
-    ordered += list(inputs.get("quasi_identifiers") or data.quasi_identifiers)
-    features = at(document, "detection", "detection_auc", "details", "top_features")
-    ordered += [mapping(f).get("column") for f in features or [] if isinstance(f, dict)]
-    distances = mapping(at(document, "fidelity", "column_distance", "details", "columns"))
+    inputs = evaluation.inputs
+    ordered: list[Any] = [inputs.target or data.target]
+    ordered += list(inputs.sensitive or data.sensitive)
+    ordered += list(inputs.quasi_identifiers or data.quasi_identifiers)
+    features = _details(evaluation.detection.get("detection_auc")).get("top_features")
+    ordered += [f.get("column") for f in features or [] if isinstance(f, dict)]
+    distances = _mapping(_details(evaluation.fidelity.get("column_distance")).get("columns"))
     ordered += sorted(
-        distances, key=lambda c: -(finite_number(mapping(distances[c]).get("value")) or 0.0)
+        distances, key=lambda c: -(finite_number(_mapping(distances[c]).get("value")) or 0.0)
     )
     ordered += data.columns
     chosen = list(dict.fromkeys(c for c in ordered if isinstance(c, str) and c in data.kinds))
     return chosen[:MAX_MARGINAL_COLUMNS]
 
 
-def marginals(data: EvaluationData, document: dict[str, Any]) -> list[Marginal]:
+def marginals(data: EvaluationData, evaluation: EvaluationResult) -> list[Marginal]:
     """The suppressed marginal tables that the figures plot (exposed for tests)."""
-    columns = marginal_columns(data, document)
+    columns = marginal_columns(data, evaluation)
     if not columns:
         return []
     real = data.discretised(data.real)
@@ -249,15 +266,15 @@ def _shorten(text: str, limit: int = 28) -> str:
 # --- correlations -------------------------------------------------------------------
 
 
-def _correlation_figure(document: dict[str, Any]) -> Figure | None:
+def _correlation_figure(evaluation: EvaluationResult) -> Figure | None:
     """Heatmap of |real - synthetic| pairwise association (Pearson, Cramér's V, η)."""
-    details = mapping(at(document, "fidelity", "correlation_difference", "details"))
-    difference = mapping(details.get("difference"))
+    details = _details(evaluation.fidelity.get("correlation_difference"))
+    difference = _mapping(details.get("difference"))
     columns = [str(c) for c in difference][:MAX_HEATMAP_COLUMNS]
     if len(columns) < 2:
         return None
     matrix = np.array(
-        [[finite_number(mapping(difference[a]).get(b)) for b in columns] for a in columns],
+        [[finite_number(_mapping(difference[a]).get(b)) for b in columns] for a in columns],
         dtype=np.float64,
     )  # None -> nan: drawn blank
     matrix = np.abs(matrix)
@@ -290,9 +307,9 @@ def _annotate(axes: Axes, matrix: np.ndarray[Any, np.dtype[np.float64]], top: fl
 # --- privacy --------------------------------------------------------------------------
 
 
-def _dcr_figure(document: dict[str, Any]) -> Figure | None:
+def _dcr_figure(evaluation: EvaluationResult) -> Figure | None:
     """Distances from each synthetic row to its closest training and holdout row."""
-    histogram = mapping(at(document, "diversity", "dcr", "details", "histogram"))
+    histogram = _mapping(_details(evaluation.diversity.get("dcr")).get("histogram"))
     edges = _numbers(histogram.get("edges"))
     train, holdout = _numbers(histogram.get("train")), _numbers(histogram.get("holdout"))
     if edges is None or train is None or holdout is None:
@@ -312,15 +329,14 @@ def _dcr_figure(document: dict[str, Any]) -> Figure | None:
     return figure
 
 
-def _roc_figure(document: dict[str, Any]) -> Figure | None:
+def _roc_figure(evaluation: EvaluationResult) -> Figure | None:
     """Membership-inference ROC curves, linear and log-log (the low-FPR regime)."""
-    attacks = mapping(at(document, "privacy", "membership_inference", "attacks"))
+    membership = evaluation.membership
     curves = []
-    for name, attack in attacks.items():
-        roc = mapping(mapping(attack).get("roc"))
-        fpr, tpr = _numbers(roc.get("fpr")), _numbers(roc.get("tpr"))
+    for name, attack in membership.attacks.items() if membership is not None else ():
+        fpr, tpr = _numbers(list(attack.roc.fpr)), _numbers(list(attack.roc.tpr))
         if fpr is not None and tpr is not None and len(fpr) == len(tpr) >= 2:
-            curves.append((str(name), fpr, tpr, finite_number(mapping(attack).get("auc"))))
+            curves.append((name, fpr, tpr, finite_number(attack.auc)))
     if not curves:
         return None
     figure = _new_figure(9.0, 3.8)
@@ -345,12 +361,14 @@ def _roc_figure(document: dict[str, Any]) -> Figure | None:
     return figure
 
 
-def _risk_figure(document: dict[str, Any]) -> Figure | None:
+def _risk_figure(document: AuditDocument) -> Figure | None:
     """Each WP29 risk with its 95% interval and the thresholds policies set for it."""
     rows = []
     for key, label in RISKS:
-        risk = mapping(at(document, "privacy", key))
-        value, interval = finite_number(risk.get("risk")), _numbers(risk.get("ci"))
+        risk = document.evaluation.risk(key)
+        if risk is None:
+            continue
+        value, interval = finite_number(risk.risk), _numbers(list(risk.ci))
         if value is not None and interval is not None and len(interval) == 2:
             rows.append((label, value, interval, _thresholds(document, key)))
     if not rows:
@@ -377,13 +395,12 @@ def _risk_figure(document: dict[str, Any]) -> Figure | None:
     return figure
 
 
-def _thresholds(document: dict[str, Any], key: str) -> list[float]:
+def _thresholds(document: AuditDocument, key: str) -> list[float]:
     """Distinct thresholds that the judged policies apply to this risk."""
-    found = set()
-    for policy in document.get("policies") or []:
-        for criterion in mapping(policy).get("criteria") or []:
-            metric = str(mapping(criterion).get("metric", ""))
-            threshold = finite_number(mapping(criterion).get("threshold"))
-            if metric.startswith(f"privacy/{key}/") and threshold is not None:
-                found.add(threshold)
+    found = {
+        criterion.threshold
+        for policy in document.policies
+        for criterion in policy.criteria
+        if criterion.metric.startswith(f"privacy/{key}/") and math.isfinite(criterion.threshold)
+    }
     return sorted(found)

@@ -2,27 +2,36 @@
 
 One file, opened offline: inline CSS, figures as ``data:`` images, no script, no web
 font, and a Content-Security-Policy that forbids every network load, so the page cannot
-fetch anything even if a figure or string were malformed. Every string from the
-document is escaped (:func:`esc`; markup is built only by :func:`tag`).
+fetch anything even if a figure or string were malformed. The page is a jinja2 template
+(``templates/report.html.j2``) with autoescaping: every string from the document is
+escaped; this module only formats numbers and prepares the views the template loops over.
 
-The page renders an allow-list of aggregates from the document (verdicts, criteria,
-metric values, risks, counts, column names and kinds, fingerprints, versions, ledger
-figures), never free-form ``details``, so nothing a metric might put there by mistake
-reaches the reader. It prints cleanly (print CSS: no backgrounds lost, no broken rows).
+The page renders an allow-list of aggregates from the typed audit document (verdicts,
+criteria, metric values, risks, counts, column names and kinds, fingerprints, versions,
+ledger figures), never free-form ``details``, so nothing a metric might put there by
+mistake reaches the reader. It prints cleanly (print CSS: no backgrounds lost, no broken
+rows).
 """
 
 from __future__ import annotations
 
 import base64
-import html
+import functools
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from privsynth.compliance.document import at, finite_number, items, mapping
+import jinja2
+
+from privsynth.compliance.document import DOCUMENT_VERSION, AuditDocument
 from privsynth.compliance.figures import MIN_CELL
+from privsynth.compliance.policy import finite_number
+from privsynth.compliance.provenance import LedgerPrivacy
+from privsynth.evaluation.base import MetricResult, clean
+from privsynth.evaluation.result import SCHEMA_VERSION, SECTIONS
 
 TITLE = "Synthetic data: privacy compliance report"
 EXPERT_NOTICE = (
@@ -36,11 +45,18 @@ CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
     "form-action 'none'"
 )
-SECTIONS = ("fidelity", "utility", "detection", "diversity")
 RISKS = (
     ("singling_out", "Singling out"),
     ("linkability", "Linkability"),
     ("attribute_inference", "Attribute inference"),
+)
+CONTENTS = (
+    ("policies", "Policies and criteria"),
+    ("guarantees", "What is and is not guaranteed"),
+    ("figures", "Figures"),
+    ("metrics", "Measurements"),
+    ("skipped", "Skipped measurements"),
+    ("provenance", "Provenance"),
 )
 #: figures shown at the top of the page, next to the verdict
 GLANCE_FIGURES = ("privacy_risks",)
@@ -69,76 +85,85 @@ CAPTIONS = {
         "numeric pairs, Cramér's V for categorical pairs, correlation ratio for mixed pairs).",
     ),
 }
+MARGINAL_NOTE = (
+    f"Most important columns (target, sensitive columns, quasi-identifiers, then the columns "
+    f"that best tell real from synthetic). Categories held by fewer than {MIN_CELL} real rows are "
+    f"merged into “other (suppressed)” and never named; numeric columns are cut into quantile "
+    f"bins of the real data and shown by bin number, not by value."
+)
+LABELS = {
+    "column_distance": "Per-column distance (TVD / KS)",
+    "marginal_tvd_2way": "2-way marginal distance (TVD)",
+    "marginal_tvd_3way": "3-way marginal distance (TVD)",
+    "correlation_difference": "Pairwise association difference",
+    "coverage": "Coverage of real categories and ranges",
+    "tstr": "Train synthetic, test real",
+    "detection_auc": "Real-vs-synthetic detection AUC",
+    "alpha_precision": "α-precision (synthetic rows in the real support)",
+    "beta_recall": "β-recall (real support covered)",
+    "dcr": "Distance to closest record (share closer to training)",
+    "nndr": "Nearest-neighbour distance ratio",
+    "exact_copy_rate": "Exact copies of training rows",
+}
 _DATA_URI = re.compile(r"^data:image/(?:png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=]+$")
 
 
-class Html(str):
-    """Markup that is already safe: built by :func:`tag` from escaped parts."""
-
-    __slots__ = ()
-
-
-def esc(value: object) -> Html:
-    """Escape anything that is not already :class:`Html`."""
-    return value if isinstance(value, Html) else Html(html.escape(str(value), quote=True))
-
-
-def join(parts: Iterable[object]) -> Html:
-    return Html("".join(esc(part) for part in parts))
-
-
-def tag(name: str, *children: object, **attrs: object) -> Html:
-    """``<name attrs>children</name>``, escaping children and attribute values.
-
-    Attribute names: a trailing ``_`` is dropped (``class_``), ``_`` becomes ``-``;
-    ``None`` or ``False`` values omit the attribute."""
-    rendered = "".join(
-        f' {key.rstrip("_").replace("_", "-")}="{esc(value)}"'
-        for key, value in attrs.items()
-        if value is not None and value is not False
-    )
-    return Html(f"<{name}{rendered}>{join(children)}</{name}>")
-
-
-def render_html(document: dict[str, Any], figures: dict[str, str]) -> str:
+def render_html(document: AuditDocument, figures: dict[str, str]) -> str:
     """The whole report page for an audit ``document`` and its ``figures``."""
-    body = join(
-        [
-            _header(document),
-            _verdict(document),
-            _glance(document, figures),
-            _contents(),
-            _policies(document),
-            _guarantees(document),
-            _figures({k: v for k, v in figures.items() if k not in GLANCE_FIGURES}),
-            _metrics(document),
-            _skipped(document),
-            _provenance(document),
-            tag(
-                "footer",
-                f"Generated by privsynth {_version(document)}. This page loads nothing "
-                "from the network and contains no record of the real data.",
-            ),
-        ]
-    )
-    head = join(
-        [
-            Html('<meta charset="utf-8">'),
-            Html(f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">'),
-            Html('<meta name="viewport" content="width=device-width, initial-scale=1">'),
-            Html('<meta name="referrer" content="no-referrer">'),
-            tag("title", TITLE),
-            Html(f"<style>{_CSS}</style>"),
-        ]
-    )
-    return f'<!DOCTYPE html>\n<html lang="en">\n<head>{head}</head>\n<body>{body}</body>\n</html>\n'
+    evaluation = document.evaluation
+    ledger = document.provenance.privacy
+    context = {
+        "doc": document,
+        "ev": evaluation,
+        "ledger": ledger,
+        "copies": evaluation.metric("exact_copy_rate"),
+        "risks": [(label, r) for key, label in RISKS if (r := evaluation.risk(key)) is not None],
+        "header_facts": _header_facts(document),
+        "glance_figures": [_figure(n, figures[n]) for n in GLANCE_FIGURES if n in figures],
+        "figure_groups": _figure_groups(figures),
+        "pii_found": [(e, n) for e, n in sorted(document.checks.residual_pii.items()) if n != 0],
+        "pii_clean": [e for e, n in sorted(document.checks.residual_pii.items()) if n == 0],
+        "columns": _columns(document),
+        "ledger_facts": _ledger_facts(ledger) if ledger is not None else [],
+        "spends": _spends(ledger.run_spends) if ledger is not None else [],
+        "sections": SECTIONS,
+        "contents": CONTENTS,
+        "title": TITLE,
+        "csp": CSP,
+        "expert_notice": EXPERT_NOTICE,
+        "pii_caveat": PII_CAVEAT,
+        "min_cell": MIN_CELL,
+        "document_version": DOCUMENT_VERSION,
+        "schema_version": SCHEMA_VERSION,
+    }
+    return _environment().get_template("report.html.j2").render(context)
 
 
-# --- reading the document ---------------------------------------------------------------
+@functools.cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("privsynth.compliance", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.filters.update(
+        fmt=fmt, fmt_epsilon=fmt_epsilon, slug=slug, label=lambda n: LABELS.get(n, n),
+        goal=goal, metric_note=metric_note, unit=unit,
+    )  # fmt: skip
+    return environment
+
+
+# --- numbers and names ----------------------------------------------------------------
 
 
 def fmt(value: Any, digits: int = 3) -> str:
-    """Numbers to a few significant digits; anything else as text; absent as a dash."""
+    """Numbers to a few significant digits; anything else as text; absent (None, NaN,
+    infinite: null in report.json) as a dash."""
+    if isinstance(value, float) and not math.isfinite(value):
+        value = None
     number = finite_number(value)
     if number is None:
         return "—" if value is None else str(value)
@@ -153,361 +178,108 @@ def fmt_epsilon(value: Any) -> str:
     return fmt(value) if number is None else f"{math.ceil(number * 1000 - 1e-9) / 1000:g}"
 
 
-def _version(document: dict[str, Any]) -> str:
-    return str(at(document, "provenance", "versions", "privsynth") or "")
-
-
-# --- generic pieces ---------------------------------------------------------------------
-
-
-def _table(
-    headers: Sequence[str], rows: Iterable[Sequence[object]], class_: str | None = None
-) -> Html:
-    """A table with a header row; cells are escaped unless already :class:`Html`."""
-    head = tag("thead", tag("tr", *(tag("th", h, scope="col") for h in headers)))
-    body = tag("tbody", *(tag("tr", *(tag("td", cell) for cell in row)) for row in rows))
-    return tag("table", head, body, class_=class_)
-
-
-def _badge(passed: bool, yes: str = "PASS", no: str = "FAIL") -> Html:
-    return tag("span", yes if passed else no, class_="badge " + ("pass" if passed else "fail"))
-
-
-def _section(anchor: str, title: str, *children: object) -> Html:
-    return tag("section", tag("h2", title), *children, id=anchor)
-
-
-def _numeric_cell(value: Any, digits: int = 3) -> Html:
-    return tag("span", fmt(value, digits), class_="num")
-
-
-# --- header and verdict -------------------------------------------------------------
-
-
-def _header(document: dict[str, Any]) -> Html:
-    """Title, when, which data (row counts and dataset name only)."""
-    inputs = mapping(document.get("inputs"))
-    dataset = at(document, "provenance", "privacy", "dataset")
-    facts = [
-        f"generated {at(document, 'provenance', 'generated_at') or 'at an unknown time'}",
-        f"dataset {dataset}" if dataset else None,
-        f"{fmt(inputs.get('real_rows'))} real training rows",
-        f"{fmt(inputs.get('synthetic_rows'))} synthetic rows",
-        f"{fmt(inputs.get('holdout_rows'))} holdout rows",
-    ]
-    return tag(
-        "header",
-        tag("h1", TITLE),
-        tag("p", " · ".join(f for f in facts if f), class_="meta"),
-    )
-
-
-def _verdict(document: dict[str, Any]) -> Html:
-    """The overall verdict first, then one line per policy."""
-    passed = document.get("passed") is True
-    policies = [mapping(p) for p in items(document.get("policies"))]
-    failed = sum(1 for p in policies if p.get("passed") is not True)
-    if passed:
-        headline = f"PASSED: all {len(policies)} policies' automated criteria are met"
-    else:
-        headline = f"FAILED: {failed} of {len(policies)} policies have unmet criteria"
-    rows = [
-        (
-            tag("a", p.get("title") or p.get("name"), href=f"#policy-{_slug(p.get('name'))}"),
-            _badge(p.get("passed") is True),
-            f"{sum(1 for c in items(p.get('criteria')) if mapping(c).get('passed') is True)}"
-            f" of {len(items(p.get('criteria')))}",
-            "expert signature required" if p.get("requires_expert_signature") else "",
-        )
-        for p in policies
-    ]
-    return tag(
-        "section",
-        tag("p", headline, id="verdict", class_="verdict-line", data_passed=str(passed).lower()),
-        tag(
-            "p",
-            "The verdict covers the automated, quantitative criteria only. Each policy "
-            "also lists attestations that a person must make; where a policy requires it, "
-            "an expert must sign.",
-            class_="note",
-        ),
-        _table(("Policy", "Verdict", "Criteria met", "Also needed"), rows),
-        class_="verdict " + ("pass" if passed else "fail"),
-        aria_label="Overall verdict",
-    )
-
-
-def _glance(document: dict[str, Any], figures: dict[str, str]) -> Html:
-    """The headline privacy figures a reader needs before the details."""
-    privacy = mapping(at(document, "provenance", "privacy"))
-    if privacy:
-        dp = (
-            f"Differential privacy: ε = {fmt_epsilon(privacy.get('epsilon'))}, "
-            f"δ = {fmt(privacy.get('delta_budget'))} spent on dataset “{privacy.get('dataset')}”, "
-            f"composed over {fmt(privacy.get('runs'))} recorded run(s)."
-        )
-    else:
-        dp = "Differential privacy: no ledger was given, so no differential-privacy claim is made."
-    membership = mapping(at(document, "privacy", "membership_inference"))
-    copies = mapping(at(document, "privacy", "exact_copy_rate"))
-    facts = [dp]
-    if membership:
-        facts.append(f"Strongest membership-inference attack: AUC {fmt(membership.get('auc'))} "
-                     "(0.5 = chance).")  # fmt: skip
-    if copies:
-        facts.append(f"Synthetic rows identical to a training row: {fmt(copies.get('value'))}.")
-    shown = [_figure(name, figures[name]) for name in GLANCE_FIGURES if name in figures]
-    return tag(
-        "section",
-        tag("h2", "At a glance"),
-        tag("ul", *(tag("li", fact) for fact in facts), class_="glance"),
-        *shown,
-        id="glance",
-    )
-
-
-def _slug(value: Any) -> str:
+def slug(value: object) -> str:
+    """An id-safe form of a name (for anchors)."""
     return re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-") or "policy"
 
 
-def _contents() -> Html:
-    links = (
-        ("policies", "Policies and criteria"),
-        ("guarantees", "What is and is not guaranteed"),
-        ("figures", "Figures"),
-        ("metrics", "Measurements"),
-        ("skipped", "Skipped measurements"),
-        ("provenance", "Provenance"),
+def unit(privacy_unit: str) -> str:
+    """Who the differential-privacy bound protects."""
+    if not privacy_unit or privacy_unit == "row":
+        return "each row (a person with several rows is protected less)"
+    return f"each {privacy_unit} (all their rows together)"
+
+
+def goal(result: MetricResult) -> str:
+    """Which way is better, or the ideal value when the metric declares one."""
+    ideal = finite_number(clean(result.details).get("ideal"))
+    if ideal is not None:
+        return f"{fmt(ideal)} is ideal"
+    if result.name == "detection_auc":
+        return "lower is better (0.5 = indistinguishable)"
+    return {"minimize": "lower is better", "maximize": "higher is better"}.get(
+        result.goal, result.goal
     )
-    items = (tag("li", tag("a", title, href=f"#{anchor}")) for anchor, title in links)
-    return tag("nav", tag("ol", *items), aria_label="Contents", class_="contents")
 
 
-# --- policies -----------------------------------------------------------------------
+def metric_note(result: MetricResult) -> str:
+    """A few named aggregates worth a reader's eye (never raw details)."""
+    details: dict[str, Any] = clean(result.details)
+    if result.name == "tstr":
+        headline = str(details.get("headline") or "")
+        trtr = details.get("trtr")
+        real = trtr.get(headline) if isinstance(trtr, dict) else None
+        return (
+            f"{headline} on {details.get('target')}: trained on real {fmt(real)}, "
+            f"ratio {fmt(details.get('ratio'))}"
+        )
+    if result.name == "detection_auc":
+        found = details.get("top_features")
+        features = [f.get("column") for f in found or [] if isinstance(f, dict)]
+        return "relies most on: " + ", ".join(str(f) for f in features[:5] if f)
+    if result.name == "exact_copy_rate":
+        return f"holdout rate {fmt(details.get('holdout_rate'))} (a baseline for chance copies)"
+    return ""
 
 
-def _policies(document: dict[str, Any]) -> Html:
-    policies = [mapping(p) for p in items(document.get("policies"))]
-    if not policies:
-        return _section("policies", "Policies", tag("p", "No policy was judged."))
-    return _section("policies", "Policies and criteria", *(_policy(p) for p in policies))
+# --- views the template loops over ----------------------------------------------------
 
 
-def _policy(policy: dict[str, Any]) -> Html:
-    """Verdict, criteria, the expert notice and the attestations left to people."""
-    passed = policy.get("passed") is True
-    parts: list[object] = [
-        tag("h3", policy.get("title") or policy.get("name"), " ", _badge(passed)),
-        tag("p", tag("code", policy.get("name")), " — ", policy.get("description") or ""),
+def _header_facts(document: AuditDocument) -> list[str]:
+    """When and which data: row counts and the dataset's name only."""
+    inputs, ledger = document.evaluation.inputs, document.provenance.privacy
+    facts = [
+        f"generated {document.provenance.generated_at or 'at an unknown time'}",
+        f"dataset {ledger.dataset}" if ledger is not None and ledger.dataset else "",
+        f"{fmt(inputs.real_rows)} real training rows",
+        f"{fmt(inputs.synthetic_rows)} synthetic rows",
+        f"{fmt(inputs.holdout_rows)} holdout rows",
     ]
-    if policy.get("requires_expert_signature"):
-        parts.append(tag("p", EXPERT_NOTICE, class_="notice expert"))
-    parts.append(_criteria(items(policy.get("criteria"))))
-    parts.append(_attestations(policy))
-    if policy.get("requires_expert_signature"):
-        parts.append(_signature_block())
-    return tag("article", *parts, class_="policy", id=f"policy-{_slug(policy.get('name'))}")
+    return [fact for fact in facts if fact]
 
 
-def _criteria(criteria: list[Any]) -> Html:
-    rows = []
-    for item in criteria:
-        criterion = mapping(item)
-        value = _numeric_cell(criterion.get("value"))
-        if criterion.get("note"):
-            value = join([value, tag("div", criterion["note"], class_="small")])
-        sign = "≤" if criterion.get("direction") == "max" else "≥"
-        rows.append(
-            (
-                tag("strong", criterion.get("id")),
-                join(
-                    [
-                        criterion.get("description") or "",
-                        tag("div", tag("code", criterion.get("metric")), class_="small"),
-                    ]
-                ),
-                value,
-                f"{sign} {fmt(criterion.get('threshold'))}",
-                _badge(criterion.get("passed") is True),
-                tag("span", criterion.get("citation"), class_="small"),
-            )
-        )
-    headers = ("Criterion", "Measurement", "Value", "Threshold", "Result", "Citation")
-    return _table(headers, rows, class_="criteria")
+@dataclass(frozen=True)
+class FigureView:
+    name: str
+    source: str
+    caption: str
 
 
-def _attestations(policy: dict[str, Any]) -> Html:
-    """The policy's manual attestations as an unticked checklist (a person ticks them)."""
-    attestations = [str(a) for a in items(policy.get("manual_attestations"))]
-    if not attestations:
-        return Html("")
-    return tag(
-        "div",
-        tag("h4", "Manual attestations — this tool cannot verify these"),
-        tag(
-            "ul",
-            *(tag("li", tag("span", "☐", class_="box"), " ", a) for a in attestations),
-            class_="checklist",
+@dataclass(frozen=True)
+class FigureGroup:
+    title: str
+    figures: list[FigureView]
+    css: str = "stack"
+    note: str = ""
+
+
+def _figure_groups(figures: dict[str, str]) -> list[FigureGroup]:
+    """Privacy figures, then fidelity, then marginals; figures this page does not know
+    go last. The glance figures are shown at the top instead."""
+    shown = {k: v for k, v in figures.items() if k not in GLANCE_FIGURES}
+    privacy = [n for n, (section, _) in CAPTIONS.items() if section == "privacy" and n in shown]
+    fidelity = [n for n, (section, _) in CAPTIONS.items() if section == "fidelity" and n in shown]
+    marginal = [n for n in shown if n.startswith("marginal/")]
+    other = [n for n in shown if n not in {*privacy, *fidelity, *marginal}]
+    groups = [
+        FigureGroup("Privacy", [_figure(n, shown[n]) for n in privacy]),
+        FigureGroup("Fidelity", [_figure(n, shown[n]) for n in fidelity]),
+        FigureGroup(
+            "Column distributions, real vs synthetic",
+            [_figure(n, shown[n]) for n in marginal],
+            css="grid",
+            note=MARGINAL_NOTE,
         ),
-        class_="attestations",
-    )
+        FigureGroup("Other figures", [_figure(n, shown[n]) for n in other]),
+    ]
+    return [group for group in groups if group.figures]
 
 
-def _signature_block() -> Html:
-    fields = ("Expert's name and qualifications", "Signature", "Date")
-    lines = (tag("div", tag("span", f), tag("span", "", class_="line")) for f in fields)
-    return tag("div", *lines, class_="signature")
-
-
-# --- guarantees ---------------------------------------------------------------------
-
-
-def _guarantees(document: dict[str, Any]) -> Html:
-    """What the numbers prove, what they only suggest, and what nobody checked."""
-    return _section(
-        "guarantees",
-        "What is and is not guaranteed",
-        _differential_privacy(mapping(at(document, "provenance", "privacy"))),
-        tag("h3", "Empirical attacks"),
-        tag(
-            "p",
-            "The re-identification risks, membership inference and distance measures "
-            "below are evidence, not proof: they measure specific attacks on this sample, "
-            "and their 95% intervals reflect sampling error only. A stronger attacker, or "
-            "one holding other data, could do better.",
-        ),
-        tag("h3", "Personal identifiers"),
-        tag("p", PII_CAVEAT, class_="notice"),
-        _checks(document),
-        tag("h3", "This report"),
-        tag(
-            "p",
-            f"This report holds no record of the real data: only column names, aggregate "
-            f"figures, and category labels held by at least {MIN_CELL} real rows (rarer "
-            f"categories are merged into “other (suppressed)”; numeric columns are shown "
-            f"by quantile bin, not by value).",
-        ),
-    )
-
-
-def _differential_privacy(privacy: dict[str, Any]) -> Html:
-    """The ledger's composed ε and δ, or a plain statement that no DP claim is made."""
-    if not privacy:
-        return join(
-            [
-                tag("h3", "Differential privacy"),
-                tag(
-                    "p",
-                    "No privacy ledger was given to this audit, so this report makes no "
-                    "differential-privacy claim about these synthetic data.",
-                    class_="notice",
-                ),
-            ]
-        )
-    epsilon, delta = privacy.get("epsilon"), privacy.get("delta_budget")
-    budget = f"of a budget of ε = {fmt_epsilon(privacy.get('budget_epsilon'))}"
-    if privacy.get("default_budget"):
-        budget += " (the default budget: none was set for this dataset)"
-    return join(
-        [
-            tag("h3", "Differential privacy"),
-            tag(
-                "p",
-                tag("strong", f"ε = {fmt_epsilon(epsilon)}, δ = {fmt(delta)}"),
-                f" spent on dataset “{privacy.get('dataset')}”, composed over all "
-                f"{fmt(privacy.get('runs'))} recorded run(s) in the privacy ledger, {budget}.",
-                class_="dp",
-            ),
-            tag(
-                "p",
-                "This is a mathematical bound that holds against any attacker, whatever else "
-                "they know, provided that every release from this dataset went through the "
-                "ledger and that the schema values treated as public (category lists, bounds) "
-                "really are public. It covers the modelled columns; columns declared as "
-                "identifiers are replaced, not modelled.",
-            ),
-            tag("p", f"The bound protects {_unit(privacy.get('privacy_unit'))}."),
-        ]
-    )
-
-
-def _checks(document: dict[str, Any]) -> Html:
-    """Residual-PII cells per entity and Safe Harbor structural violations."""
-    checks = mapping(document.get("checks"))
-    if not checks:
-        return tag("p", "No residual-PII scan was run.")
-    residual = mapping(checks.get("residual_pii"))
-    found = [(e, _numeric_cell(n)) for e, n in sorted(residual.items()) if finite_number(n) != 0]
-    clean_types = ", ".join(e for e, n in sorted(residual.items()) if finite_number(n) == 0)
-    structure = mapping(checks.get("safe_harbor"))
-    cells = checks.get("residual_cells_scanned")
-    return join(
-        [
-            tag(
-                "p",
-                f"Residual-PII scan of the synthetic data: {fmt(cells)} cells scanned; "
-                "identifier types detected (cells):",
-            ),
-            _table(("Identifier type", "Cells"), found) if found else tag("p", "none detected."),
-            tag("p", f"Scanned, none found: {clean_types}.") if clean_types else "",
-            _table(
-                ("Safe Harbor structure check", "Violations"),
-                [(k.replace("_", " "), _numeric_cell(v)) for k, v in structure.items()],
-            ),
-        ]
-    )
-
-
-# --- figures ------------------------------------------------------------------------
-
-
-def _figures(figures: dict[str, str]) -> Html:
-    """Privacy figures, then fidelity; any figure this page does not know goes last."""
-    privacy = [n for n, (section, _) in CAPTIONS.items() if section == "privacy" and n in figures]
-    fidelity = [n for n, (sec, _) in CAPTIONS.items() if sec == "fidelity" and n in figures]
-    marginal = [n for n in figures if n.startswith("marginal/")]
-    other = [n for n in figures if n not in {*privacy, *fidelity, *marginal}]
-    parts: list[object] = []
-    for title, names in (
-        ("Privacy", privacy),
-        ("Fidelity", fidelity),
-        ("Column distributions, real vs synthetic", marginal),
-        ("Other figures", other),
-    ):
-        if names:
-            parts.append(tag("h3", title))
-            if names is marginal:
-                parts.append(tag("p", _MARGINAL_NOTE, class_="note"))
-            parts.append(
-                tag(
-                    "div",
-                    *(_figure(n, figures[n]) for n in names),
-                    class_="grid" if names is marginal else "stack",
-                )
-            )
-    if not parts:
-        parts.append(tag("p", "No figure could be drawn (their measurements were skipped)."))
-    return _section("figures", "Figures", *parts)
-
-
-_MARGINAL_NOTE = (
-    f"Most important columns (target, sensitive columns, quasi-identifiers, then the columns "
-    f"that best tell real from synthetic). Categories held by fewer than {MIN_CELL} real rows are "
-    f"merged into “other (suppressed)” and never named; numeric columns are cut into quantile "
-    f"bins of the real data and shown by bin number, not by value."
-)
-
-
-def _figure(name: str, source: str) -> Html:
+def _figure(name: str, source: str) -> FigureView:
     caption = CAPTIONS.get(name, ("", ""))[1]
     if name.startswith("marginal/"):
         caption = f"Real vs synthetic share of rows per category of “{name[9:]}”."
-    return tag(
-        "figure",
-        Html(f'<img src="{esc(_image_source(source))}" alt="{esc(caption or name)}">'),
-        tag("figcaption", caption or name),
-        id=f"figure-{_slug(name)}",
-    )
+    return FigureView(name, _image_source(source), caption or name)
 
 
 def _image_source(source: str) -> str:
@@ -520,379 +292,107 @@ def _image_source(source: str) -> str:
     return "data:,"
 
 
-# --- measurements ---------------------------------------------------------------------
-
-
-_LABELS = {
-    "column_distance": "Per-column distance (TVD / KS)",
-    "marginal_tvd_2way": "2-way marginal distance (TVD)",
-    "marginal_tvd_3way": "3-way marginal distance (TVD)",
-    "correlation_difference": "Pairwise association difference",
-    "coverage": "Coverage of real categories and ranges",
-    "tstr": "Train synthetic, test real",
-    "detection_auc": "Real-vs-synthetic detection AUC",
-    "alpha_precision": "α-precision (synthetic rows in the real support)",
-    "beta_recall": "β-recall (real support covered)",
-    "dcr": "Distance to closest record (share closer to training)",
-    "nndr": "Nearest-neighbour distance ratio",
-    "exact_copy_rate": "Exact copies of training rows",
-}
-
-
-def _metrics(document: dict[str, Any]) -> Html:
-    parts: list[object] = []
-    for section in SECTIONS:
-        results = [mapping(r) for r in mapping(document.get(section)).values()]
-        if results:
-            parts += [tag("h3", section.capitalize()), _metric_table(results)]
-    parts += _privacy_tables(mapping(document.get("privacy")))
-    return _section("metrics", "Measurements", *parts)
-
-
-def _metric_table(results: list[dict[str, Any]]) -> Html:
-    rows = [
-        (
-            join(
-                [
-                    _LABELS.get(str(r.get("name")), str(r.get("name"))),
-                    tag("div", tag("code", r.get("name")), class_="small"),
-                ]
-            ),
-            _numeric_cell(r.get("value")),
-            _goal(r),
-            f"[{fmt(r.get('low'))}, {fmt(r.get('high'))}]",
-            _metric_note(r),
-        )
-        for r in results
-    ]
-    return _table(("Measurement", "Value", "Goal", "Range", "Notes"), rows, class_="metrics")
-
-
-def _goal(result: dict[str, Any]) -> str:
-    ideal = finite_number(mapping(result.get("details")).get("ideal"))
-    if ideal is not None:
-        return f"{fmt(ideal)} is ideal"
-    if result.get("name") == "detection_auc":
-        return "lower is better (0.5 = indistinguishable)"
-    return {"minimize": "lower is better", "maximize": "higher is better"}.get(
-        str(result.get("goal")), str(result.get("goal") or "")
-    )
-
-
-def _metric_note(result: dict[str, Any]) -> str:
-    """A few named aggregates worth a reader's eye (never raw details)."""
-    details = mapping(result.get("details"))
-    name = result.get("name")
-    if name == "tstr":
-        headline = str(details.get("headline") or "")
-        real = mapping(details.get("trtr")).get(headline)
-        return (
-            f"{headline} on {details.get('target')}: trained on real {fmt(real)}, "
-            f"ratio {fmt(details.get('ratio'))}"
-        )
-    if name == "detection_auc":
-        features = [mapping(f).get("column") for f in items(details.get("top_features"))]
-        return "relies most on: " + ", ".join(str(f) for f in features[:5] if f)
-    if name == "exact_copy_rate":
-        return f"holdout rate {fmt(details.get('holdout_rate'))} (a baseline for chance copies)"
-    return ""
-
-
-def _privacy_tables(privacy: dict[str, Any]) -> list[object]:
-    """Exact copies, membership inference and the three WP29 risks."""
-    parts: list[object] = []
-    copies = mapping(privacy.get("exact_copy_rate"))
-    if copies:
-        parts.append(_metric_table([copies]))
-    parts += _membership(mapping(privacy.get("membership_inference")))
-    parts += _risks(privacy)
-    return [tag("h3", "Privacy"), *parts] if parts else []
-
-
-def _membership(membership: dict[str, Any]) -> list[object]:
-    if not membership:
-        return []
-    interval = ", ".join(fmt(x) for x in items(membership.get("auc_ci")))
-    rates = mapping(membership.get("tpr_at_fpr"))
-    row: tuple[object, ...] = (
-        _numeric_cell(membership.get("auc")),
-        f"[{interval}]",
-        fmt(rates.get("0.01")),
-        fmt(rates.get("0.001")),
-        membership.get("best_attack") or "",
-        f"{fmt(membership.get('members'))} / {fmt(membership.get('non_members'))}",
-    )
-    headers = ("AUC (0.5 = chance)", "95% interval", "TPR at 1% FPR", "TPR at 0.1% FPR",
-               "Strongest attack", "Members / non-members")  # fmt: skip
-    return [tag("h4", "Membership inference"), _table(headers, [row], class_="metrics")]
-
-
-def _risks(privacy: dict[str, Any]) -> list[object]:
-    risks = [(label, mapping(privacy.get(key))) for key, label in RISKS if privacy.get(key)]
-    if not risks:
-        return []
-    headers = ("Attack", "Risk", "95% interval", "Success on training", "on holdout",
-               "naive baseline", "Attacks")  # fmt: skip
-    return [
-        tag("h4", "Re-identification risks (Article 29 WP; anonymeter method)"),
-        _table(headers, [_risk_row(label, risk) for label, risk in risks], class_="metrics"),
-        tag(
-            "p",
-            "Risk = (training − holdout success) / (1 − holdout success). An attack that "
-            "does not beat the naive baseline is not evidence of risk.",
-            class_="note",
-        ),
-    ]
-
-
-def _risk_row(label: str, risk: dict[str, Any]) -> tuple[object, ...]:
-    interval = [fmt(x) for x in items(risk.get("ci"))]
-    return (
-        label,
-        _numeric_cell(risk.get("risk")),
-        f"[{', '.join(interval)}]",
-        fmt(risk.get("main_rate")),
-        fmt(risk.get("control_rate")),
-        fmt(risk.get("baseline_rate")),
-        fmt(risk.get("n_attacks")),
-    )
-
-
-def _skipped(document: dict[str, Any]) -> Html:
-    skipped = mapping(document.get("skipped"))
-    if not skipped:
-        return _section("skipped", "Skipped measurements", tag("p", "None: every one ran."))
-    rows = [(tag("code", name), reason) for name, reason in skipped.items()]
-    note = tag("p", "A policy criterion that reads a skipped measurement fails (closed).")
-    return _section(
-        "skipped", "Skipped measurements", _table(("Measurement", "Reason"), rows), note
-    )
-
-
-# --- provenance ---------------------------------------------------------------------
-
-
-def _provenance(document: dict[str, Any]) -> Html:
-    """Enough to reproduce and check the run: fingerprints, columns, versions, ledger."""
-    provenance = mapping(document.get("provenance"))
-    inputs = mapping(document.get("inputs"))
-    fingerprints = mapping(provenance.get("fingerprints"))
-    versions = mapping(provenance.get("versions"))
-    facts = [
-        ("Report generated", provenance.get("generated_at")),
-        ("Evaluation seed", provenance.get("evaluation_seed", inputs.get("seed"))),
-        ("Document version", document.get("document_version")),
-        ("Evaluation schema version", document.get("schema_version")),
-    ]
-    return _section(
-        "provenance",
-        "Provenance",
-        _table(("", ""), [(k, fmt(v)) for k, v in facts], class_="facts"),
-        tag("h3", "Input fingerprints"),
-        tag(
-            "p",
-            "Real tables: HMAC-SHA256 under the data custodian's key (a plain hash would let "
-            "someone who knows all records but one test guesses). Synthetic table: SHA-256.",
-        ),
-        _table(("Input", "Fingerprint"), [(k, tag("code", v)) for k, v in fingerprints.items()]),
-        tag("h3", "Columns"),
-        _columns(document),
-        tag("h3", "Software versions"),
-        _table(("Package", "Version"), sorted(versions.items()), class_="compact"),
-        _ledger(mapping(provenance.get("privacy"))),
-    )
-
-
-def _columns(document: dict[str, Any]) -> Html:
+def _columns(document: AuditDocument) -> list[tuple[str, str, str, str, str]]:
     """Column names, kinds and evaluation roles: never category lists or bounds."""
-    inputs = mapping(document.get("inputs"))
-    schema = mapping(at(document, "provenance", "schema", "columns"))
-    evaluated = mapping(inputs.get("columns"))
-    names = list(dict.fromkeys([*schema, *evaluated]))
+    inputs = document.evaluation.inputs
+    schema = document.provenance.schema
+    declared: dict[str, Any] = schema.get("columns", {}) if schema is not None else {}
+    names = list(dict.fromkeys([*declared, *inputs.columns]))
     roles: dict[str, list[str]] = {name: [] for name in names}
-    for key, role in (("quasi_identifiers", "quasi-identifier"), ("sensitive", "sensitive")):
-        for name in items(inputs.get(key)):
-            roles.setdefault(str(name), []).append(role)
-    if inputs.get("target"):
-        roles.setdefault(str(inputs["target"]), []).append("target")
-    rows = [
+    found = (
+        (inputs.quasi_identifiers, "quasi-identifier"),
+        (inputs.sensitive, "sensitive"),
+        ((inputs.target or "",), "target"),
+    )
+    for columns, role in found:
+        for name in filter(None, columns):
+            roles.setdefault(name, []).append(role)
+    return [
         (
             name,
-            mapping(schema.get(name)).get("kind") or "—",
-            evaluated.get(name) or "not evaluated",
-            ", ".join(roles.get(name, [])),
-            "yes" if _derived(schema.get(name)) else "",
+            str(declared.get(name, {}).get("kind") or "—"),
+            inputs.columns.get(name) or "not evaluated",
+            ", ".join(roles[name]),
+            "yes" if "<data-derived" in json.dumps(declared.get(name), default=str) else "",
         )
         for name in names
     ]
-    headers = ("Column", "Schema kind", "Evaluated as", "Role", "Schema values read from data")
-    return _table(headers, rows, class_="compact")
 
 
-def _derived(entry: Any) -> bool:
-    """Whether the schema marks some of this column's values as read from the data."""
-    return "<data-derived" in json.dumps(entry, default=str)
+def _ledger_facts(ledger: LedgerPrivacy) -> list[tuple[str, object, bool]]:
+    """The ledger's figures and, if one matched, the run that made the synthetic data:
+    (label, value, shown as code)."""
+    facts: list[tuple[str, object, bool]] = [
+        ("Dataset", ledger.dataset, False),
+        ("Ledger", ledger.ledger, False),
+        ("Runs recorded", fmt(ledger.runs), False),
+        ("ε spent (composed)", fmt_epsilon(ledger.epsilon), False),
+        ("δ", fmt(ledger.delta_budget), False),
+        ("ε budget", fmt_epsilon(ledger.budget_epsilon), False),
+        ("ε protects", unit(ledger.privacy_unit), False),
+        ("Real data is the data the ledger accounted", _matched(ledger.real_data_in_ledger), False),
+    ]
+    run, notes = ledger.run, ledger.run_notes
+    if run:
+        facts += [
+            ("Run id", run.get("run_id"), True),
+            ("Run found by", ledger.run_match or "unknown", False),
+            ("Generator", run.get("generator"), False),
+            ("Generator parameters", _generator_params(notes), True),
+            ("Status", run.get("status"), False),
+            (
+                "Run target ε, δ",
+                f"{fmt_epsilon(run.get('epsilon'))}, {fmt(run.get('delta'))}",
+                False,
+            ),
+            ("Started", run.get("created_at"), False),
+            ("Finished", run.get("finished_at"), False),
+            ("Seeded noise", _seeded(notes), False),
+        ]
+    return facts
 
 
-def _unit(unit: object) -> str:
-    if not unit or unit == "row":
-        return "each row (a person with several rows is protected less)"
-    return f"each {unit} (all their rows together)"
-
-
-def _matched(privacy: dict[str, Any]) -> str:
-    found = privacy.get("real_data_in_ledger")
+def _matched(found: bool | None) -> str:
     if found is None:
         return "unknown (fingerprint withheld)"
     return "yes (keyed fingerprint recorded by a run)" if found else "no fingerprint match"
 
 
-def _ledger(privacy: dict[str, Any]) -> Html:
-    """The ledger run (if named) and its spends grouped by purpose and mechanism."""
-    if not privacy:
-        return Html("")
-    run = mapping(privacy.get("run"))
-    facts = [
-        ("Dataset", privacy.get("dataset")),
-        ("Ledger", privacy.get("ledger")),
-        ("Runs recorded", fmt(privacy.get("runs"))),
-        ("ε spent (composed)", fmt_epsilon(privacy.get("epsilon"))),
-        ("δ", fmt(privacy.get("delta_budget"))),
-        ("ε budget", fmt_epsilon(privacy.get("budget_epsilon"))),
-        ("ε protects", _unit(privacy.get("privacy_unit"))),
-        ("Real data is the data the ledger accounted", _matched(privacy)),
-    ]
-    if run:
-        facts += [
-            ("Run id", tag("code", run.get("run_id"))),
-            ("Run found by", privacy.get("run_match") or "unknown"),
-            ("Generator", run.get("generator")),
-            ("Generator parameters", tag("code", _generator_params(run.get("notes")))),
-            ("Status", run.get("status")),
-            ("Run target ε, δ", f"{fmt_epsilon(run.get('epsilon'))}, {fmt(run.get('delta'))}"),
-            ("Started", run.get("created_at")),
-            ("Finished", run.get("finished_at")),
-            ("Seeded noise", _seeded(run.get("notes"))),
-        ]
-    parts: list[object] = [tag("h3", "Privacy ledger"), _table(("", ""), facts, class_="facts")]
-    spends = [mapping(s) for s in items(privacy.get("run_spends"))]
-    if spends:
-        parts += [tag("h4", "Spends of this run"), _spends(spends)]
-    elif not run:
-        parts.append(
-            tag(
-                "p",
-                "No ledger run matched (no run id was given and no run recorded the "
-                "synthetic file's fingerprint), so the run's itemised spends are not listed.",
-                class_="note",
-            )
-        )
-    return join(parts)
+def _generator_params(notes: dict[str, Any] | None) -> str:
+    return "unknown" if notes is None else json.dumps(notes.get("generator_params"), sort_keys=True)
 
 
-def _generator_params(notes: Any) -> str:
-    try:
-        parsed = json.loads(notes) if isinstance(notes, str) else notes
-    except ValueError:
-        return "unknown"
-    return json.dumps(mapping(parsed).get("generator_params"), sort_keys=True)
-
-
-def _seeded(notes: Any) -> str:
-    try:
-        parsed = json.loads(notes) if isinstance(notes, str) else notes
-    except ValueError:
-        return "unknown"
-    seeded = mapping(parsed).get("seeded")
+def _seeded(notes: dict[str, Any] | None) -> str:
+    seeded = notes.get("seeded") if notes is not None else None
     if seeded is True:
         return "yes (reproducible noise: for tests only)"
     return "no" if seeded is False else "unknown"
 
 
-def _spends(spends: list[dict[str, Any]]) -> Html:
-    """Spends grouped by purpose pattern and mechanism, with summed zCDP ρ and δ."""
+@dataclass(frozen=True)
+class SpendGroup:
+    purpose: str
+    mechanism: str
+    count: int
+    rho: float
+    delta: float
+
+
+def _spends(spends: Iterable[dict[str, Any]]) -> list[SpendGroup]:
+    """Spends grouped by purpose pattern (quoted names and trailing counters elided) and
+    mechanism, with summed zCDP ρ and δ."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for spend in spends:
         purpose = re.sub(r"'[^']*'|\"[^\"]*\"", "…", str(spend.get("purpose", "")))
         purpose = re.sub(r"\s+\d+$", "", purpose)
         groups.setdefault((purpose, str(spend.get("mechanism", ""))), []).append(spend)
-    rows = [
-        (
+    return [
+        SpendGroup(
             purpose,
             mechanism,
-            len(items),
-            _numeric_cell(sum(finite_number(s.get("rho")) or 0.0 for s in items), 4),
-            _numeric_cell(sum(finite_number(s.get("delta")) or 0.0 for s in items), 4),
+            len(members),
+            sum(finite_number(s.get("rho")) or 0.0 for s in members),
+            sum(finite_number(s.get("delta")) or 0.0 for s in members),
         )
-        for (purpose, mechanism), items in groups.items()
+        for (purpose, mechanism), members in groups.items()
     ]
-    return _table(("Purpose", "Mechanism", "Count", "Σ ρ (zCDP)", "Σ δ"), rows, class_="compact")
-
-
-_CSS = """
-:root { --pass: #1e7b3c; --fail: #b3261e; --ink: #1d1d1f; --muted: #5f6368; --rule: #d9d9de;
-        --tint: #f5f6f8; }
-* { box-sizing: border-box; }
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
-       sans-serif; color: var(--ink); max-width: 1100px; margin: 0 auto; padding: 24px 32px 48px;
-       line-height: 1.45; font-size: 15px; }
-h1 { font-size: 26px; margin: 0 0 4px; }
-h2 { font-size: 21px; margin: 36px 0 12px; padding-bottom: 4px;
-     border-bottom: 2px solid var(--rule); }
-h3 { font-size: 17px; margin: 24px 0 8px; }
-h4 { font-size: 15px; margin: 16px 0 6px; }
-.meta, .note, .small, figcaption { color: var(--muted); }
-.small { font-size: 12.5px; }
-code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12.5px;
-       word-break: break-all; }
-a { color: inherit; }
-table { border-collapse: collapse; width: 100%; margin: 8px 0 12px; font-size: 13.5px; }
-th, td { text-align: left; vertical-align: top; padding: 6px 8px;
-         border-bottom: 1px solid var(--rule); }
-th { background: var(--tint); font-weight: 600; }
-table.compact, table.facts { width: auto; }
-table.facts thead { display: none; }
-table.facts td:first-child { color: var(--muted); padding-right: 24px; }
-table.metrics td:first-child { width: 36%; }
-.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
-.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px;
-         font-weight: 700; letter-spacing: .04em; color: #fff; white-space: nowrap; }
-.badge.pass { background: var(--pass); }
-.badge.fail { background: var(--fail); }
-.verdict { border: 2px solid; border-radius: 8px; padding: 12px 18px; margin: 18px 0; }
-.verdict.pass { border-color: var(--pass); background: #eef7f0; }
-.verdict.fail { border-color: var(--fail); background: #fbefee; }
-.verdict-line { font-size: 20px; font-weight: 700; margin: 4px 0; }
-.verdict.pass .verdict-line { color: var(--pass); }
-.verdict.fail .verdict-line { color: var(--fail); }
-.contents ol { columns: 2; margin: 0; padding-left: 20px; }
-.policy + .policy { border-top: 1px solid var(--rule); margin-top: 28px; }
-.notice { border-left: 4px solid #c77700; background: #fff6e5; padding: 8px 12px; }
-.notice.expert { font-weight: 600; }
-.dp strong { font-size: 17px; }
-.checklist { list-style: none; padding-left: 4px; }
-.checklist li { margin: 4px 0; }
-.box { font-size: 18px; line-height: 1; margin-right: 6px; }
-.signature { display: grid; grid-template-columns: 1fr 1fr 160px; gap: 24px; margin: 18px 0 8px; }
-.signature div { display: flex; flex-direction: column-reverse; gap: 4px; font-size: 12.5px;
-                 color: var(--muted); }
-.signature .line { border-bottom: 1px solid var(--ink); height: 32px; }
-figure { margin: 12px 0 20px; }
-figure img { max-width: 100%; height: auto; display: block; border: 1px solid var(--rule); }
-figcaption { font-size: 13px; margin-top: 4px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr));
-        gap: 8px 20px; }
-footer { margin-top: 40px; font-size: 12.5px; color: var(--muted); }
-@media print {
-  @page { size: A4; margin: 14mm; }
-  body { max-width: none; padding: 0; font-size: 11pt; }
-  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  .contents { display: none; }
-  h2 { break-after: avoid; }
-  h3, h4 { break-after: avoid; }
-  figure, tr, .verdict, .notice, .signature, .attestations { break-inside: avoid; }
-  .policy { break-before: auto; }
-  .grid { grid-template-columns: 1fr 1fr; }
-  a { text-decoration: none; }
-}
-"""

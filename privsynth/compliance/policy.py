@@ -12,13 +12,12 @@ from __future__ import annotations
 import math
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
-from privsynth.compliance.document import finite_number
 from privsynth.errors import PrivsynthError
 
 Direction = Literal["max", "min"]
@@ -134,6 +133,60 @@ def _criterion(item: Any, index: int, source: str) -> Criterion:
     )
 
 
+@dataclass(frozen=True)
+class CriterionVerdict:
+    """A criterion judged: the value read at its path (None: not measured), its
+    threshold and direction, the verdict, and a note on why it failed (if useful)."""
+
+    id: str
+    metric: str
+    value: float | None
+    threshold: float
+    direction: Direction
+    passed: bool
+    citation: str
+    description: str = ""
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PolicyVerdict:
+    """A policy judged: it passes when every criterion does. The attestations are what
+    a person must still confirm; no automated verdict covers them."""
+
+    name: str
+    title: str
+    description: str
+    criteria: tuple[CriterionVerdict, ...]
+    requires_expert_signature: bool = False
+    manual_attestations: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.criteria)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "passed": self.passed,
+            "criteria": [c.to_dict() for c in self.criteria],
+            "requires_expert_signature": self.requires_expert_signature,
+            "manual_attestations": list(self.manual_attestations),
+        }
+
+
+def finite_number(value: Any) -> float | None:
+    """``value`` as a float if it is a finite number (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 def lookup(document: dict[str, Any], path: str) -> Any:
     """The value at a ``/``-separated path (list indexes as numbers); None if absent."""
     node: Any = document
@@ -162,31 +215,32 @@ def _interval_note(criterion: Criterion, document: dict[str, Any]) -> str:
     )
 
 
-def judge(policy: Policy, document: dict[str, Any]) -> dict[str, Any]:
-    """Each criterion's value, threshold and verdict; a missing value fails (closed)."""
-    results = []
-    for criterion in policy.criteria:
-        value = lookup(document, criterion.metric)
-        number = finite_number(value)
-        if number is None:
-            passed, note = False, "not measured (fails closed)"
-        elif criterion.direction == "max":
-            passed = number <= criterion.threshold
-            note = "" if passed else _interval_note(criterion, document)
-        else:
-            passed, note = number >= criterion.threshold, ""
-        results.append({
-            "id": criterion.id, "metric": criterion.metric, "value": number,
-            "threshold": criterion.threshold, "direction": criterion.direction,
-            "passed": bool(passed), "citation": criterion.citation,
-            "description": criterion.description, "note": note,
-        })  # fmt: skip
-    return {
-        "name": policy.name,
-        "title": policy.title,
-        "description": policy.description,
-        "passed": all(r["passed"] for r in results),
-        "criteria": results,
-        "requires_expert_signature": policy.requires_expert_signature,
-        "manual_attestations": list(policy.manual_attestations),
-    }
+def judge(policy: Policy, document: dict[str, Any]) -> PolicyVerdict:
+    """Each criterion's value, threshold and verdict; a missing value fails (closed).
+
+    ``document`` is the audit document in its JSON form (a criterion's ``metric`` is a
+    path into it), so a ``report.json`` read back from a file is judged the same way."""
+    return PolicyVerdict(
+        name=policy.name,
+        title=policy.title,
+        description=policy.description,
+        criteria=tuple(_verdict(criterion, document) for criterion in policy.criteria),
+        requires_expert_signature=policy.requires_expert_signature,
+        manual_attestations=policy.manual_attestations,
+    )
+
+
+def _verdict(criterion: Criterion, document: dict[str, Any]) -> CriterionVerdict:
+    number = finite_number(lookup(document, criterion.metric))
+    if number is None:
+        passed, note = False, "not measured (fails closed)"
+    elif criterion.direction == "max":
+        passed = number <= criterion.threshold
+        note = "" if passed else _interval_note(criterion, document)
+    else:
+        passed, note = number >= criterion.threshold, ""
+    return CriterionVerdict(
+        id=criterion.id, metric=criterion.metric, value=number,
+        threshold=criterion.threshold, direction=criterion.direction, passed=bool(passed),
+        citation=criterion.citation, description=criterion.description, note=note,
+    )  # fmt: skip

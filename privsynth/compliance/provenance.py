@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import platform
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,49 +41,126 @@ def versions() -> dict[str, str]:
     return found
 
 
+@dataclass(frozen=True)
+class LedgerPrivacy:
+    """The privacy accounting behind a release, as the ledger recorded it.
+
+    ``epsilon`` is the dataset's composed spend (all runs) at ``delta_budget``; ``run``
+    and ``run_spends`` are the ledger's own records of the run that made the synthetic
+    data (``run_match`` says how it was found; both empty when none matched), and
+    ``real_data_in_ledger`` whether a run recorded the audited real data's keyed
+    fingerprint (None when no key was at hand)."""
+
+    dataset: str
+    epsilon: float
+    delta_budget: float
+    budget_epsilon: float
+    default_budget: bool
+    privacy_unit: str
+    runs: int
+    run: dict[str, Any] | None
+    run_match: str | None
+    run_spends: list[dict[str, Any]] = field(default_factory=list)
+    real_data_in_ledger: bool | None = None
+    ledger: str = ""
+
+    @property
+    def run_notes(self) -> dict[str, Any]:
+        """The matched run's notes (JSON in the ledger); empty if absent or unreadable."""
+        notes = (self.run or {}).get("notes")
+        try:
+            parsed = json.loads(notes) if isinstance(notes, str) else notes
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "epsilon": self.epsilon,
+            "delta_budget": self.delta_budget,
+            "budget_epsilon": self.budget_epsilon,
+            "default_budget": self.default_budget,
+            "privacy_unit": self.privacy_unit,
+            "runs": self.runs,
+            "run": self.run,
+            "run_match": self.run_match,
+            "run_spends": list(self.run_spends),
+            "real_data_in_ledger": self.real_data_in_ledger,
+            "ledger": self.ledger,
+        }
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Enough to reproduce and check a run: input fingerprints, the public schema
+    (values read from data omitted), the ledger's accounting, versions, seed, time."""
+
+    generated_at: str
+    fingerprints: dict[str, str]
+    schema: dict[str, Any] | None
+    privacy: LedgerPrivacy | None
+    versions: dict[str, str]
+    evaluation_seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "generated_at": self.generated_at,
+            "fingerprints": dict(self.fingerprints),
+            "schema": self.schema,
+            "privacy": self.privacy.to_dict() if self.privacy is not None else None,
+            "versions": dict(self.versions),
+            "evaluation_seed": self.evaluation_seed,
+        }
+
+
 def privacy_from_ledger(
     ledger: Ledger,
     dataset: str,
     run_id: str | None,
     synthetic_sha256: str | None = None,
     real_fingerprint: str | None = None,
-) -> dict[str, Any]:
+) -> LedgerPrivacy:
     """The dataset's budget and composed spend, and the run that made the synthetic
     data: the one named by ``run_id``, else the one whose recorded output fingerprint
     is ``synthetic_sha256`` (``run_match`` says which, or that none matched)."""
     status = ledger.status(dataset)
     runs = ledger.runs(dataset)
-    run, match = _find_run(runs, run_id, synthetic_sha256)
+    run, match = _find_run(runs, run_id, _made_by(ledger, synthetic_sha256))
     spends = [s for s in ledger.spends(dataset) if run and s["run_id"] == run["run_id"]]
-    return {
-        "dataset": dataset,
-        "epsilon": status.spent_epsilon,
-        "delta_budget": status.budget.delta,
-        "budget_epsilon": status.budget.epsilon,
-        "default_budget": status.budget.is_default,
-        "privacy_unit": status.budget.privacy_unit or "row",
-        "runs": len(runs),
-        "run": run,
-        "run_match": match,
-        "run_spends": spends,
-        "real_data_in_ledger": (
+    return LedgerPrivacy(
+        dataset=dataset,
+        epsilon=status.spent_epsilon,
+        delta_budget=status.budget.delta,
+        budget_epsilon=status.budget.epsilon,
+        default_budget=status.budget.is_default,
+        privacy_unit=status.budget.privacy_unit or "row",
+        runs=len(runs),
+        run=run,
+        run_match=match,
+        run_spends=spends,
+        real_data_in_ledger=(
             any(r.get("fingerprint") == real_fingerprint for r in runs)
             if real_fingerprint
             else None
         ),
-        "ledger": str(ledger.path),
-    }
+        ledger=str(ledger.path),
+    )
+
+
+def _made_by(ledger: Ledger, synthetic_sha256: str | None) -> str | None:
+    """The run the synthetic file was drawn from, when the ledger linked it (lineage)."""
+    return ledger.run_of_artifact(synthetic_sha256) if synthetic_sha256 else None
 
 
 def _find_run(
-    runs: list[dict[str, Any]], run_id: str | None, synthetic_sha256: str | None
+    runs: list[dict[str, Any]], run_id: str | None, drawn_from: str | None
 ) -> tuple[dict[str, Any] | None, str | None]:
     if run_id:
         return next((r for r in runs if r["run_id"].startswith(run_id)), None), "run id"
-    for run in reversed(runs):
-        notes = json.loads(run.get("notes") or "{}")
-        if synthetic_sha256 and notes.get("output_sha256") == synthetic_sha256:
-            return run, "output fingerprint"
+    if drawn_from:
+        found = next((r for r in runs if r["run_id"] == drawn_from), None)
+        return (found, "output fingerprint") if found else (None, None)
     return None, None
 
 
@@ -91,9 +169,9 @@ def public_schema(schema: Schema) -> dict[str, Any]:
     not public, so they must not reach a report)."""
     rendered = schema_to_dict(schema)
     for name, entry in rendered["columns"].items():
-        for field in schema[name].data_derived:
-            if field in entry:
-                entry[field] = "<data-derived, omitted>"
+        for derived in schema[name].data_derived:
+            if derived in entry:
+                entry[derived] = "<data-derived, omitted>"
     return rendered
 
 
@@ -121,15 +199,15 @@ def _keyed(source: str | Path | pd.DataFrame, key: bytes) -> str:
 def provenance(
     fingerprints: dict[str, str],
     schema: Schema | None,
-    privacy: dict[str, Any] | None,
+    privacy: LedgerPrivacy | None,
     seed: int,
-) -> dict[str, Any]:
+) -> Provenance:
     """Fingerprints, schema, privacy accounting, versions, seed and time."""
-    return {
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "fingerprints": fingerprints,
-        "schema": public_schema(schema) if schema is not None else None,
-        "privacy": privacy,
-        "versions": versions(),
-        "evaluation_seed": seed,
-    }
+    return Provenance(
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        fingerprints=fingerprints,
+        schema=public_schema(schema) if schema is not None else None,
+        privacy=privacy,
+        versions=versions(),
+        evaluation_seed=seed,
+    )

@@ -3,17 +3,15 @@ and ``report.html`` (one self-contained file with figures, opens offline)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
+from privsynth.compliance.document import AuditDocument
 from privsynth.evaluation.data import EvaluationData
-from privsynth.evaluation.runner import clean
 from privsynth.io import atomic_path
 
 
 def write_report(
-    document: dict[str, Any], data: EvaluationData, directory: str | Path
+    document: AuditDocument, data: EvaluationData, directory: str | Path
 ) -> tuple[Path, Path]:
     """Write both files atomically; return their paths."""
     from privsynth.compliance.figures import make_figures
@@ -21,11 +19,10 @@ def write_report(
 
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    cleaned = clean(document)
     json_path, html_path = folder / "report.json", folder / "report.html"
     with atomic_path(json_path) as temp:
-        temp.write_text(json.dumps(cleaned, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    html = render_html(cleaned, make_figures(data, cleaned))
+        temp.write_text(document.to_json(), encoding="utf-8")
+    html = render_html(document, make_figures(data, document))
     with atomic_path(html_path) as temp:
         temp.write_text(html, encoding="utf-8")
     return json_path, html_path

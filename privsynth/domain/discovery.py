@@ -359,5 +359,5 @@ def _undiscoverable(name: str, what: str) -> InputDataError:
     return InputDataError(
         f"column {name!r}: too few values to discover its {what} privately at this budget "
         "(the discovery budget was spent)",
-        hint=f"declare its {what} in a schema (--schema), or raise --epsilon",
+        hint=f"declare its {what} in a `schema`, or raise `epsilon`",
     )

@@ -40,7 +40,7 @@ class SuppressedReport:
         """One line for the run summary."""
         share = f"{self.rows_with_other:,} of {total:,} rows"
         if self.mode == "keep":
-            return f"{share} hold <other> (keep); --suppressed resample draws them again"
+            return f"{share} hold <other> (keep); `suppressed='resample'` draws them again"
         return (
             f"{share} held <other>: {self.rows_redrawn:,} rows drawn again from the model, "
             f"{self.cells_redrawn:,} cells from the column's synthetic values"

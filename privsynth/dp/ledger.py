@@ -175,7 +175,7 @@ class Ledger:
     def _error(self, exc: sqlite3.Error) -> LedgerError:
         return LedgerError(
             f"cannot use ledger {self.path} ({exc})",
-            hint=f"check the file and its permissions, or point {ENV_VAR}/--ledger elsewhere",
+            hint=f"check the file and its permissions, or point {ENV_VAR} or `ledger` elsewhere",
         )
 
     def _initialise(self) -> None:
@@ -188,7 +188,7 @@ class Ledger:
         except OSError as exc:
             raise LedgerError(
                 f"cannot create ledger {self.path} ({exc.strerror})",
-                hint=f"choose a writable path with --ledger or {ENV_VAR}",
+                hint=f"choose a writable path as `ledger` or in {ENV_VAR}",
             ) from None
         for attempt in range(_INIT_ATTEMPTS):
             try:
@@ -371,7 +371,7 @@ class Ledger:
             raise BudgetExceededError(
                 f"refused: dataset {dataset!r} has no budget, and this ledger requires "
                 "datasets to be registered first",
-                hint=f"a custodian runs `privsynth budget set {dataset} --epsilon E`",
+                hint=f"a custodian sets a budget for {dataset!r} first (`set_budget`)",
             )
         known = not before.budget.is_default or conn.execute(_RUN_UNITS, (dataset,)).fetchone()
         unit = before.budget.privacy_unit
@@ -379,9 +379,9 @@ class Ledger:
             raise BudgetExceededError(
                 f"refused: dataset {dataset!r} is accounted {_unit_text(unit, 'per')}; this run "
                 f"protects {_unit_text(privacy_unit)}",
-                hint=f"add --privacy-unit {unit}"
+                hint=f"add `privacy_unit={unit}`"
                 if unit
-                else "drop --privacy-unit, or register "
+                else "drop `privacy_unit`, or register "
                 "the data under a new dataset name accounted per person",
             )
         after = self._status(conn, dataset, [limit])
@@ -565,7 +565,7 @@ def _claim_fingerprint(conn: sqlite3.Connection, dataset: str, fingerprint: str)
         raise BudgetExceededError(
             f"refused: this input has the same content as dataset {row[0]!r} in the ledger, "
             "whose budget it must spend",
-            hint=f"rerun with --dataset {row[0]} (Python: dataset={row[0]!r})",
+            hint=f"rerun with `dataset={row[0]}`",
         )
     if row is None:
         conn.execute("INSERT INTO fingerprints VALUES (?, ?, ?)", (fingerprint, dataset, _now()))
@@ -576,7 +576,7 @@ def check_dataset_name(dataset: str) -> None:
     if not isinstance(dataset, str) or not dataset.strip() or not dataset.isprintable():
         raise ConfigurationError(
             f"dataset name must be a non-empty printable string, got {dataset!r}",
-            hint="name the budget to charge, e.g. --dataset visits (Python: dataset='visits')",
+            hint="name the budget to charge, e.g. `dataset=visits`",
         )
 
 
@@ -594,5 +594,5 @@ def _refusal(dataset: str, status: BudgetStatus, limit: PrivacyCost) -> BudgetEx
     return BudgetExceededError(
         f"refused: dataset {dataset!r} has {status.describe()}; this run needs "
         f"ε={_fmt(needed)} at that δ",
-        hint=f"lower --epsilon, or raise the budget with `privsynth budget set {dataset}`",
+        hint=f"lower `epsilon`, or raise the budget of {dataset!r} (`set_budget`)",
     )

@@ -125,7 +125,7 @@ class EvaluationData:
         if self.holdout is None or self.holdout.empty:
             raise ConfigurationError(
                 "this measurement needs holdout records the generator never saw",
-                hint="pass --holdout (e.g. a random 20% kept out of training)",
+                hint="pass `holdout` (e.g. a random 20% kept out of training)",
             )
         return self.holdout
 

@@ -21,6 +21,13 @@ rows that share it, at most that share of the reference per query. Neighbours ar
 picked by ``argmax`` and their distances recomputed exactly in float64, so an exact copy
 is at distance 0, not at float32 round-off. Query rows go in chunks, so memory is one
 chunk of scores whatever the table sizes.
+
+The same search serves the Gower distance of the linkability attack (:class:`Gower`:
+``|x - y| / span`` per numeric column plus 1 per category mismatch, an L1 distance no
+matrix product gives). There the category mismatches, counted exactly by the one-hot
+product and scatter above, bound the distance from below: the exact distances to the
+rows with fewest mismatches bound each query's k-th nearest, and only rows whose
+mismatches do not exceed that bound are measured.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 FloatMatrix = npt.NDArray[np.float64]
+FloatVector = npt.NDArray[np.float64]
 CodeMatrix = npt.NDArray[np.int64]
 IndexArray = npt.NDArray[np.intp]
 Float32Matrix = npt.NDArray[np.float32]
@@ -43,6 +51,13 @@ CHUNK_ELEMENTS = 1 << 25
 #: categories held by more than this share of the reference rows are one-hot columns of
 #: the matrix product; rarer ones are scattered (a balance of the two costs)
 DENSE_SHARE = 1.0 / 16.0
+#: a Gower chunk holds float64 distances and a buffer (16 bytes an element against a
+#: float32 score's 4) and its mismatches: chunks this many times fewer elements
+GOWER_CHUNK_DIVISOR = 8
+#: the pruned Gower search measures at most this share of the pairs (else all of them)
+PRUNED_SHARE = 0.1
+#: rows with fewest category mismatches measured to bound a query's Gower distances
+GOWER_SEEDS = 32
 
 
 @dataclass(frozen=True)
@@ -228,13 +243,18 @@ def score_chunks(
         yield part, scores, search.norms(rows[part])
 
 
-def _exclude(scores: Float32Matrix, exclude: IndexArray | None, part: slice) -> None:
-    """Make the excluded reference row of each query unpickable."""
+def _exclude(
+    scores: Float32Matrix,
+    exclude: IndexArray | None,
+    part: slice | IndexArray,
+    value: float = -np.inf,
+) -> None:
+    """Make the excluded reference row of each query unpickable (its score ``value``)."""
     if exclude is None:
         return
     own = exclude[part]
     keep = np.flatnonzero(own >= 0)
-    scores[keep, own[keep]] = -np.inf
+    scores[keep, own[keep]] = value
 
 
 def nearest_neighbours(
@@ -244,19 +264,24 @@ def nearest_neighbours(
     *,
     exclude: IndexArray | None = None,
     chunk_elements: int = CHUNK_ELEMENTS,
+    metric: Gower | None = None,
 ) -> tuple[FloatMatrix, IndexArray]:
-    """Euclidean distances (ascending, exact float64) and reference positions of the
-    ``k`` nearest reference rows of every query row, as ``(n_queries, k)`` arrays.
+    """Distances (ascending, exact float64) and reference positions of the ``k``
+    nearest reference rows of every query row, as ``(n_queries, k)`` arrays.
 
-    ``exclude[i]`` names a reference position query ``i`` may not pick (its own row
-    when queries are part of the reference; ``-1`` for none): excluding by position
-    rather than by distance 0 keeps genuine duplicates as neighbours. One candidate
-    more than ``k`` is taken from the float32 scores and re-ranked exactly, which
-    absorbs float32 near-ties."""
-    rows, search = Rows.of(queries), _Search(Rows.of(reference))
-    usable = len(search.reference) - (1 if exclude is not None else 0)
+    The distance is Euclidean unless ``metric`` is a :class:`Gower` (exact, ties to the
+    lower reference position). ``exclude[i]`` names a reference position query ``i``
+    may not pick (its own row when queries are part of the reference; ``-1`` for
+    none): excluding by position rather than by distance 0 keeps genuine duplicates as
+    neighbours. For the Euclidean distance one candidate more than ``k`` is taken from
+    the float32 scores and re-ranked exactly, which absorbs float32 near-ties."""
+    rows, reference_rows = Rows.of(queries), Rows.of(reference)
+    usable = len(reference_rows) - (1 if exclude is not None else 0)
     if not 1 <= k <= usable:
         raise ValueError(f"k={k} needs at least {k} reference rows, have {usable}")
+    if metric is not None:
+        return _gower_search(rows, reference_rows, metric, k, exclude, chunk_elements)
+    search = _Search(reference_rows)
     candidates = min(k + 1, usable)
     distances = np.empty((len(rows), k), dtype=np.float64)
     indices = np.empty((len(rows), k), dtype=np.intp)
@@ -278,6 +303,209 @@ def _top(scores: Float32Matrix, count: int) -> IndexArray:
         picked[:, j] = scores.argmax(axis=1)
         scores[rows, picked[:, j]] = -np.inf
     return picked
+
+
+# ------------------------------------------------------------------ Gower distance
+
+
+@dataclass(frozen=True)
+class Gower:
+    """The Gower-style distance of anonymeter's linkability attack: ``|x - y| / span``
+    per numeric column (one value missing costs 1, both missing 0) plus 1 per category
+    mismatch.
+
+    Differences are divided by the span rather than pre-scaled values subtracted, and
+    columns are summed in one order everywhere, so equal differences give bit-equal
+    distances: ties are exact, and go to the lower reference position."""
+
+    spans: FloatVector
+
+    @classmethod
+    def over(cls, *tables: FloatMatrix) -> Gower:
+        """Spans of each numeric column over all rows of ``tables`` (1 where a column
+        holds fewer than two distinct values)."""
+        spans = np.ones(tables[0].shape[1])
+        for j in range(len(spans)):
+            present = np.concatenate([table[:, j] for table in tables])
+            present = present[~np.isnan(present)]
+            if present.size and present.max() > present.min():
+                spans[j] = present.max() - present.min()
+        return cls(spans)
+
+    def check(self, queries: Rows, reference: Rows) -> None:
+        """Reject rows whose columns do not match each other or the spans."""
+        widths = {len(self.spans), queries.numeric.shape[1], reference.numeric.shape[1]}
+        if len(widths) > 1 or queries.codes.shape[1] != reference.codes.shape[1]:
+            raise ValueError(
+                f"incompatible rows: {queries.numeric.shape[1]} numeric and "
+                f"{queries.codes.shape[1]} categorical columns against "
+                f"{reference.numeric.shape[1]} and {reference.codes.shape[1]}, "
+                f"{len(self.spans)} spans"
+            )
+
+
+def _gower_search(
+    queries: Rows,
+    reference: Rows,
+    gower: Gower,
+    k: int,
+    exclude: IndexArray | None,
+    chunk_elements: int,
+) -> tuple[FloatMatrix, IndexArray]:
+    """:func:`nearest_neighbours` under ``gower``, exactly: first the queries that their
+    category group settles (:func:`_gower_groups`; skipped when rows are excluded), then
+    the others against every reference row, pruned by their category mismatches."""
+    gower.check(queries, reference)
+    budget = max(1, chunk_elements // GOWER_CHUNK_DIVISOR)
+    if exclude is None:
+        distances, indices = _gower_groups(queries, reference, gower.spans, k, budget)
+    else:
+        distances = np.zeros((len(queries), k))
+        indices = np.full((len(queries), k), -1, dtype=np.intp)
+    rest = np.flatnonzero(indices[:, 0] < 0)
+    if not len(rest):
+        return distances, indices
+    counter = MatchCounter(reference.codes)
+    step = max(1, budget // max(1, len(reference)))
+    for start in range(0, len(rest), step):
+        part = rest[start : start + step]
+        mismatches = queries.codes.shape[1] - counter.matches(queries.codes[part])
+        _exclude(mismatches, exclude, part, np.inf)
+        distances[part], indices[part] = _gower_block(
+            queries.numeric[part], reference.numeric, gower.spans, mismatches, k
+        )
+    return distances, indices
+
+
+def _gower_groups(
+    queries: Rows, reference: Rows, spans: FloatVector, k: int, budget: int
+) -> tuple[FloatMatrix, IndexArray]:
+    """The ``k`` nearest reference rows of the queries their category group settles
+    (position -1 for the others).
+
+    Most queries share all their categories with some reference rows (their group); the
+    numeric part of a distance is below 1 there, and any row outside the group is at
+    least 1 away, so when the ``k``-th nearest in the group is closer than 1 the group
+    alone decides, at the cost of measuring the group only."""
+    distances = np.zeros((len(queries), k))
+    indices = np.full((len(queries), k), -1, dtype=np.intp)
+    ids = _row_ids(np.vstack([reference.codes, queries.codes]))
+    s_group, t_group = ids[: len(reference)], ids[len(reference) :]
+    s_order = np.argsort(s_group, kind="stable")
+    s_sorted = s_group[s_order]
+    t_order = np.argsort(t_group, kind="stable")
+    cuts = np.flatnonzero(np.diff(t_group[t_order])) + 1
+    for group in np.split(t_order, cuts) if len(t_order) else []:
+        start = np.searchsorted(s_sorted, t_group[group[0]], side="left")
+        members = s_order[start : np.searchsorted(s_sorted, t_group[group[0]], side="right")]
+        if len(members) < k:
+            continue
+        step = max(1, budget // len(members))
+        for first in range(0, len(group), step):
+            chunk = group[first : first + step]
+            distance = _gower_numeric(queries.numeric[chunk], reference.numeric[members], spans)
+            nearest, picked = _k_smallest(distance, k)
+            settled = (nearest[:, -1] < 1.0) | (len(members) == len(reference))
+            distances[chunk[settled]] = nearest[settled]
+            indices[chunk[settled]] = members[picked[settled]]
+    return distances, indices
+
+
+def _row_ids(codes: CodeMatrix) -> IndexArray:
+    """A number per row of ``codes``, equal for equal rows only: the row's position in
+    the grid of its columns' codes where that fits in 62 bits (a sort of integers),
+    else a rank among the distinct rows."""
+    if codes.shape[1] == 0:
+        return np.zeros(len(codes), dtype=np.intp)
+    sizes = codes.max(axis=0, initial=0) + 1
+    if codes.min(initial=0) >= 0 and float(np.prod(sizes.astype(np.float64))) < 2.0**62:
+        flat: IndexArray = np.ravel_multi_index(tuple(codes.T), tuple(sizes.tolist()))
+        return flat
+    ranks: IndexArray = np.unique(codes, axis=0, return_inverse=True)[1].ravel()
+    return ranks
+
+
+def _gower_block(
+    t_num: FloatMatrix, s_num: FloatMatrix, spans: FloatVector, mismatches: Float32Matrix, k: int
+) -> tuple[FloatMatrix, IndexArray]:
+    """The ``k`` nearest reference rows of one chunk of queries, given their category
+    mismatches with every reference row, ordered by distance then position.
+
+    Rows whose mismatches exceed a bound on the ``k``-th nearest distance cannot be
+    nearer nor tie, so only the others are measured, unless too many qualify."""
+    bound = _gower_bound(t_num, s_num, spans, mismatches, k)
+    rows, columns = np.nonzero(mismatches <= bound[:, None])
+    if len(rows) > PRUNED_SHARE * mismatches.size:
+        distance = _gower_numeric(t_num, s_num, spans)
+        distance += mismatches
+        return _k_smallest(distance, k)
+    distance = _gower_pairs(t_num[rows], s_num[columns], spans)
+    distance += mismatches[rows, columns]
+    order = np.lexsort((columns, distance, rows))
+    firsts = np.searchsorted(rows[order], np.arange(len(t_num)))
+    take = order[firsts[:, None] + np.arange(k)]
+    return distance[take], columns[take].astype(np.intp)
+
+
+def _gower_bound(
+    t_num: FloatMatrix, s_num: FloatMatrix, spans: FloatVector, mismatches: Float32Matrix, k: int
+) -> FloatVector:
+    """An upper bound on each query's ``k``-th nearest distance: the ``k``-th smallest
+    exact distance among the :data:`GOWER_SEEDS` rows with fewest mismatches (any rows
+    bound it; these usually bound it tightly, which is what keeps the candidates few)."""
+    seeds = min(max(k, GOWER_SEEDS), mismatches.shape[1])
+    picks = np.argpartition(mismatches, seeds - 1, axis=1)[:, :seeds].ravel()
+    rows = np.repeat(np.arange(len(t_num)), seeds)
+    distance = _gower_pairs(t_num[rows], s_num[picks], spans) + mismatches[rows, picks]
+    bound: FloatVector = np.sort(distance.reshape(-1, seeds), axis=1)[:, k - 1]
+    return bound
+
+
+def _gower_numeric(targets: FloatMatrix, reference: FloatMatrix, spans: FloatVector) -> FloatMatrix:
+    """Summed ``|x - y| / span`` over numeric columns of every query and reference row,
+    in place in one buffer: a few passes per column."""
+    total = np.zeros((len(targets), len(reference)))
+    buffer = np.empty_like(total)
+    for j in range(targets.shape[1]):
+        np.subtract.outer(targets[:, j], reference[:, j], out=buffer)
+        np.abs(buffer, out=buffer)
+        buffer /= spans[j]
+        t_missing, s_missing = np.isnan(targets[:, j]), np.isnan(reference[:, j])
+        if t_missing.any() or s_missing.any():
+            buffer[t_missing] = 1.0  # one value missing costs 1, both missing 0
+            buffer[:, s_missing] = 1.0
+            buffer[np.ix_(t_missing, s_missing)] = 0.0
+        total += buffer
+    return total
+
+
+def _gower_pairs(targets: FloatMatrix, reference: FloatMatrix, spans: FloatVector) -> FloatVector:
+    """:func:`_gower_numeric` of aligned pairs (row ``i`` with row ``i``), with the same
+    operations in the same order, so both give bit-identical distances."""
+    total = np.zeros(len(targets))
+    for j in range(targets.shape[1]):
+        diff = np.abs(targets[:, j] - reference[:, j]) / spans[j]
+        t_missing, s_missing = np.isnan(targets[:, j]), np.isnan(reference[:, j])
+        diff = np.where(t_missing | s_missing, np.where(t_missing & s_missing, 0.0, 1.0), diff)
+        total += diff
+    return total
+
+
+def _k_smallest(distance: FloatMatrix, k: int) -> tuple[FloatMatrix, IndexArray]:
+    """The ``k`` smallest entries per row and their column positions, ordered by value
+    then position (ties go to the lower position)."""
+    if k == 1:
+        picked = np.argmin(distance, axis=1)[:, None].astype(np.intp)
+    else:
+        kth = np.partition(distance, k - 1, axis=1)[:, k - 1 : k]
+        below = distance < kth
+        tied = distance == kth
+        room = k - below.sum(axis=1, keepdims=True)
+        take = below | (tied & (np.cumsum(tied, axis=1) <= room))
+        picked = np.nonzero(take)[1].reshape(len(distance), k).astype(np.intp)
+    nearest = np.take_along_axis(distance, picked, axis=1)
+    order = np.argsort(nearest, axis=1, kind="stable")  # picked is in position order
+    return np.take_along_axis(nearest, order, axis=1), np.take_along_axis(picked, order, axis=1)
 
 
 def nearest_distances(

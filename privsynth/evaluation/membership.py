@@ -30,15 +30,21 @@ optimistic (for the attacker) on a generator that leaks nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from privsynth.errors import InputDataError
-from privsynth.evaluation.base import ATTACKS, Attack
+from privsynth.evaluation.base import (
+    ATTACKS,
+    Attack,
+    MembershipAttackResult,
+    MembershipResult,
+    RocCurve,
+)
 from privsynth.evaluation.data import EvaluationData
 from privsynth.evaluation.distances import (
     FloatMatrix,
@@ -161,18 +167,21 @@ def unit_maximum(
     return best
 
 
-def summarise(scores: npt.NDArray[np.float64], labels: npt.NDArray[np.bool_]) -> dict[str, Any]:
+def summarise(
+    scores: npt.NDArray[np.float64], labels: npt.NDArray[np.bool_]
+) -> MembershipAttackResult:
     """AUC with its DeLong 95% interval, TPR at the reported FPR levels, and the ROC
     curve on a log-spaced FPR grid (for the report's plot; aggregate rates only)."""
     auc, low, high = auc_delong_ci(scores, labels)
     fpr, tpr = roc_points(scores, labels)
     grid = np.r_[0.0, np.logspace(-3, 0, ROC_POINTS - 1)]
-    return {
-        "auc": auc,
-        "auc_ci": [low, high],
-        "tpr_at_fpr": {str(f): tpr_at_fpr(scores, labels, f) for f in FPR_LEVELS},
-        "roc": {"fpr": grid.tolist(), "tpr": np.interp(grid, fpr, tpr).tolist()},
-    }
+    curve = np.asarray(np.interp(grid, fpr, tpr), dtype=np.float64)
+    return MembershipAttackResult(
+        auc=auc,
+        auc_ci=(low, high),
+        tpr_at_fpr={str(f): tpr_at_fpr(scores, labels, f) for f in FPR_LEVELS},
+        roc=RocCurve(tuple(float(x) for x in grid), tuple(float(x) for x in curve)),
+    )
 
 
 def attack_scores(
@@ -202,7 +211,7 @@ class MembershipInference(Attack):
     name: ClassVar[str] = "membership_inference"
     max_targets: int = 5_000
 
-    def evaluate(self, data: EvaluationData) -> dict[str, Any]:
+    def evaluate(self, data: EvaluationData) -> MembershipResult:
         rng = np.random.default_rng([data.seed, 11])
         split = _split(data, rng, self.max_targets)
         targets = data.encoded(pd.concat([split.members, split.non_members], ignore_index=True))
@@ -213,14 +222,13 @@ class MembershipInference(Attack):
             name: summarise(unit_maximum(values, split.groups, len(split.labels)), split.labels)
             for name, values in row_scores.items()
         }
-        attacks["domias"]["bandwidths"] = bandwidths
-        best = max(attacks, key=lambda a: float(attacks[a]["auc"]))
-        return {
-            "auc": attacks[best]["auc"],
-            "auc_ci": attacks[best]["auc_ci"],
-            "tpr_at_fpr": attacks[best]["tpr_at_fpr"],
-            "best_attack": best,
-            "attacks": attacks,
-            "unit": data.privacy_unit or "row",
-            **split.counts,
-        }
+        attacks["domias"] = replace(attacks["domias"], bandwidths=bandwidths)
+        best = max(attacks, key=lambda a: float(attacks[a].auc))
+        return MembershipResult(
+            attacks=attacks,
+            best_attack=best,
+            unit=data.privacy_unit or "row",
+            members=split.counts["members"],
+            non_members=split.counts["non_members"],
+            reference=split.counts["reference"],
+        )

@@ -10,20 +10,23 @@ listed under ``skipped`` with the reason instead of failing the whole evaluation
 from __future__ import annotations
 
 import functools
-import importlib
-import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from types import ModuleType
 
 from privsynth.errors import PrivsynthError
-from privsynth.evaluation.base import ATTACKS, METRICS, MetricResult, RiskResult
+from privsynth.evaluation.base import ATTACKS, METRICS, MetricResult, PrivacyResult
 from privsynth.evaluation.data import EvaluationData
+from privsynth.evaluation.result import (
+    SCHEMA_VERSION,
+    SECTIONS,
+    EvaluationInputs,
+    EvaluationResult,
+)
 
-SCHEMA_VERSION = 1
-BUILTIN_MODULES = ("fidelity", "utility", "discriminator", "diversity", "membership", "inference",
-                   "wp29")  # fmt: skip
-SECTIONS = ("fidelity", "utility", "detection", "diversity")
+__all__ = ["DEFAULT_ATTACKS", "PRIVACY_METRICS", "SCHEMA_VERSION", "SECTIONS", "evaluate"]
+
 #: metrics whose result is reported under ``privacy`` rather than their own section
 PRIVACY_METRICS = ("exact_copy_rate",)
 DEFAULT_ATTACKS = ("membership_inference", "singling_out", "linkability", "attribute_inference")
@@ -31,10 +34,12 @@ DEFAULT_ATTACKS = ("membership_inference", "singling_out", "linkability", "attri
 Progress = Callable[[str], None]
 
 
-def load_builtin() -> None:
-    """Import the built-in metric and attack modules so they register themselves."""
-    for name in BUILTIN_MODULES:
-        importlib.import_module(f"privsynth.evaluation.{name}")
+def load_builtin() -> tuple[ModuleType, ...]:
+    """The built-in metric and attack modules, imported (importing registers them); a
+    missing one is an ImportError, never a measurement silently absent from reports."""
+    from privsynth.evaluation.builtin import MODULES
+
+    return MODULES
 
 
 def evaluate(
@@ -42,84 +47,56 @@ def evaluate(
     metrics: Sequence[str] | None = None,
     attacks: Sequence[str] | None = None,
     progress: Progress = lambda _: None,
-) -> dict[str, Any]:
-    """The evaluation document for ``data`` (all registered metrics and the default
-    attacks unless names are given)."""
+) -> EvaluationResult:
+    """The evaluation of ``data`` (all registered metrics and the default attacks unless
+    names are given)."""
     load_builtin()
-    document: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "inputs": _inputs(data)}
-    document.update({section: {} for section in (*SECTIONS, "privacy")})
-    document["skipped"], document["seconds"] = {}, {}
+    found = _Found()
     for name in metrics if metrics is not None else METRICS.names():
-        _run(name, document, progress, functools.partial(_compute_metric, name, data))
+        found.run(name, progress, functools.partial(_compute_metric, name, data))
     for name in attacks if attacks is not None else DEFAULT_ATTACKS:
-        _run(name, document, progress, functools.partial(_run_attack, name, data))
-    return document
+        found.run(name, progress, functools.partial(_run_attack, name, data))
+    return EvaluationResult(
+        EvaluationInputs.of(data), **found.metrics, privacy=found.privacy,
+        skipped=found.skipped, seconds=found.seconds,
+    )  # fmt: skip
 
 
 def _compute_metric(name: str, data: EvaluationData) -> MetricResult:
     return METRICS.get(name)().compute(data)
 
 
-def _run_attack(name: str, data: EvaluationData) -> RiskResult | dict[str, Any]:
+def _run_attack(name: str, data: EvaluationData) -> PrivacyResult:
     return ATTACKS.get(name)().evaluate(data)
 
 
-def _run(
-    name: str,
-    document: dict[str, Any],
-    progress: Progress,
-    compute: Callable[[], MetricResult | RiskResult | dict[str, Any]],
-) -> None:
-    progress(f"evaluating {name}")
-    started = time.monotonic()
-    try:
-        outcome = compute()
-    except PrivsynthError as exc:
-        document["skipped"][name] = exc.one_line()
-        return
-    finally:
-        document["seconds"][name] = round(time.monotonic() - started, 3)
-    _place(name, outcome, document)
+@dataclass
+class _Found:
+    """Results by section, skipped measurements and timings, in the order they ran."""
 
+    metrics: dict[str, dict[str, MetricResult]] = field(
+        default_factory=lambda: {name: {} for name in SECTIONS}
+    )
+    privacy: dict[str, PrivacyResult] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
-def _place(
-    name: str, outcome: MetricResult | RiskResult | dict[str, Any], document: dict[str, Any]
-) -> None:
-    if isinstance(outcome, MetricResult):
-        section = "privacy" if name in PRIVACY_METRICS else _section_of(name)
-        document[section][name] = clean(outcome.to_dict())
-    elif isinstance(outcome, RiskResult):
-        document["privacy"][name] = clean(outcome.to_dict())
-    else:
-        document["privacy"][name] = clean(outcome)
+    def run(self, name: str, progress: Progress, compute: Callable[[], PrivacyResult]) -> None:
+        progress(f"evaluating {name}")
+        started = time.monotonic()
+        try:
+            outcome = compute()
+        except PrivsynthError as exc:
+            self.skipped[name] = exc.one_line()
+            return
+        finally:
+            self.seconds[name] = round(time.monotonic() - started, 3)
+        if isinstance(outcome, MetricResult) and name in METRICS and name not in PRIVACY_METRICS:
+            self.metrics[_section_of(name)][name] = outcome
+        else:
+            self.privacy[name] = outcome
 
 
 def _section_of(name: str) -> str:
     section = getattr(METRICS.get(name), "section", "fidelity")
     return section if section in SECTIONS else "fidelity"
-
-
-def _inputs(data: EvaluationData) -> dict[str, Any]:
-    return {
-        "real_rows": len(data.real),
-        "synthetic_rows": len(data.synthetic),
-        "holdout_rows": len(data.holdout) if data.holdout is not None else 0,
-        "columns": data.kinds,
-        "target": data.target,
-        "quasi_identifiers": data.quasi_identifiers,
-        "sensitive": data.sensitive,
-        "seed": data.seed,
-    }
-
-
-def clean(value: Any) -> Any:
-    """JSON-safe: NaN and infinities become None, tuples lists, numpy scalars floats."""
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -190,7 +190,7 @@ class TrainSyntheticTestReal(Metric):
         if target is None:
             raise ConfigurationError(
                 "train-synthetic-test-real needs a target column",
-                hint="pass --target (the column a downstream model would predict)",
+                hint="pass `target` (the column a downstream model would predict)",
             )
         train_real, test, test_source = _split(data)
         features = [c for c in data.columns if c != target]

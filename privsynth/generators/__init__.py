@@ -1,10 +1,11 @@
-"""DP generators, registered by name (``privsynth synthesize --generator NAME``)."""
+"""DP generators, registered by name (``privsynth synthesize --generator NAME``).
 
-from privsynth.generators._jax import configure_xla
+Importing this package changes no process-wide setting; programs that fit models may
+call :func:`prefer_fast_compilation` first, for faster XLA compiles on CPUs.
+"""
 
-configure_xla()  # before mbi/jax create their backend
+from privsynth.generators import mst as _mst  # noqa: F401  (registers "mst")
+from privsynth.generators.base import GENERATORS, Generator, ProgressCallback
+from privsynth.xla import prefer_fast_compilation
 
-from privsynth.generators import mst as _mst  # noqa: E402, F401  (registers "mst")
-from privsynth.generators.base import GENERATORS, Generator, ProgressCallback  # noqa: E402
-
-__all__ = ["GENERATORS", "Generator", "ProgressCallback"]
+__all__ = ["GENERATORS", "Generator", "ProgressCallback", "prefer_fast_compilation"]

@@ -63,7 +63,7 @@ def _records(path: Path, text_field: str) -> Iterator[dict[str, Any]]:
         if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
             raise InputDataError(
                 f"{path.name} line {number} has no text field {text_field!r}",
-                hint="name the field with --text-field",
+                hint="name the field with `text_field`",
             )
         yield record
 

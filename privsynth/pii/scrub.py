@@ -164,7 +164,7 @@ class Scrubber:
         text_columns = set(self.config.text_columns or ())
         for index, item in enumerate(found):
             if item.column in text_columns:
-                found[index] = ColumnClass(item.column, "free_text", None, "--text-column")
+                found[index] = ColumnClass(item.column, "free_text", None, "declared free text")
             elif item.column in roles:
                 role = roles[item.column]
                 found[index] = ColumnClass(item.column, role, item.entity, "declared in schema")  # type: ignore[arg-type]

@@ -39,7 +39,7 @@ _HEADER = """\
 # Every value here is treated as PUBLIC: generators use it without spending privacy budget.
 # Entries listed under `data_derived` were read from the private data by `privsynth schema
 # infer`; review them, replace them with public knowledge, then delete the `data_derived` line.
-# `privsynth synthesize --strict` refuses a schema that still has data-derived entries.
+# A run in strict mode refuses a schema that still has data-derived entries.
 """
 
 
@@ -47,7 +47,7 @@ def load_schema(path: str | Path) -> Schema:
     """Load and validate a schema file; errors name the column and field at fault."""
     file = Path(path)
     if not file.is_file():
-        raise SchemaError(f"schema file {file} does not exist", hint="check the --schema path")
+        raise SchemaError(f"schema file {file} does not exist", hint="check the `schema` path")
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

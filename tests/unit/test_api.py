@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -41,11 +42,35 @@ def test_scrub_frame_with_a_key_is_stable_across_calls() -> None:
 def test_evaluate_returns_the_documented_sections() -> None:
     adult = pd.read_csv(ROOT / "examples" / "adult_sample.csv", dtype=str)
     columns = ["age", "education", "sex", "race", "income"]
-    document = privsynth.evaluate(
+    result = privsynth.evaluate(
         adult.iloc[:400][columns], adult.iloc[400:800][columns], adult.iloc[800:1000][columns],
         target="income", quasi_identifiers=["age", "sex", "race"], sensitive=["income"],
     )  # fmt: skip
+    document = result.to_dict()
     assert {"fidelity", "utility", "detection", "privacy"} <= set(document)
     for attack in ("singling_out", "linkability", "attribute_inference"):
-        risk = document["privacy"][attack]
-        assert 0.0 <= risk["ci"][0] <= risk["risk"] <= risk["ci"][1] <= 1.0
+        risk = result.risk(attack)
+        assert risk is not None
+        assert 0.0 <= risk.ci[0] <= risk.risk <= risk.ci[1] <= 1.0
+        assert document["privacy"][attack]["ci"] == list(risk.ci)
+    assert result.inputs.target == "income" and result.inputs.real_rows == 400
+
+
+def test_audit_returns_the_verdicts_and_writes_the_report(tmp_path: Path) -> None:
+    adult = pd.read_csv(ROOT / "examples" / "adult_sample.csv", dtype=str)
+    columns = ["age", "education", "sex", "race", "income"]
+    result = privsynth.audit(
+        adult.iloc[:400][columns], adult.iloc[:400][columns], adult.iloc[400:700][columns],
+        policies=["gdpr-anonymisation"], output=tmp_path / "report", target="income",
+        quasi_identifiers=["age", "sex", "race"], sensitive=["income"],
+    )  # fmt: skip
+    assert result.verdicts() == {"gdpr-anonymisation": False}  # a copy of the training rows
+    assert result.passed is False
+    (policy,) = result.document.policies
+    copies = next(c for c in policy.criteria if c.metric == "privacy/exact_copy_rate/value")
+    assert copies.value == 1.0 and not copies.passed
+    assert result.json_path is not None and result.html_path is not None
+    written = json.loads(result.json_path.read_text(encoding="utf-8"))
+    assert written == result.to_dict()
+    assert written["passed"] is False and written["policies"][0]["name"] == "gdpr-anonymisation"
+    assert result.html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

@@ -95,7 +95,7 @@ def test_a_renamed_copy_or_a_dataframe_of_the_same_rows_is_refused(
         other = SynthesisConfig(epsilon=0.5, dataset=name, residual_scan=False)
         with pytest.raises(BudgetExceededError) as caught:
             run_synthesis(source, other, ledger=ledger)
-        assert "--dataset visits" in caught.value.one_line()
+        assert "`dataset=visits`" in caught.value.one_line()
     assert (ledger.runs(), ledger.spends()) == before  # refused before any reservation
     run_synthesis(adult4, config, ledger=ledger)  # under its own name it spends its budget
     assert len(ledger.runs("visits")) == 2

@@ -122,10 +122,10 @@ def health_recognizers(supported_language: str = "en") -> list[EntityRecognizer]
 
 def default_recognizers() -> list[EntityRecognizer]:
     """Everything the default detector runs: spaCy NER, the Presidio recognizers that
-    are precise enough on their own, a fast phone recognizer, and ours."""
+    are precise enough on their own (e-mails validated offline, without touching
+    tldextract's global extractor), a fast phone recognizer, and ours."""
     from presidio_analyzer.predefined_recognizers import (
         CreditCardRecognizer,
-        EmailRecognizer,
         IbanRecognizer,
         IpRecognizer,
         SpacyRecognizer,
@@ -134,11 +134,13 @@ def default_recognizers() -> list[EntityRecognizer]:
     )
 
     from privsynth.pii.phone import PhoneNumberRecognizer
+    from privsynth.pii.recognizers.emails import OfflineEmailRecognizer
 
     ner = _plausible_only(SpacyRecognizer)(
         supported_entities=["PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"]
     )
-    presidio = [gated(EmailRecognizer, AT)(), UrlRecognizer(), gated(IpRecognizer, IP_CHAR)(),
+    email = gated(OfflineEmailRecognizer, AT)()
+    presidio = [email, UrlRecognizer(), gated(IpRecognizer, IP_CHAR)(),
                 gated(UsSsnRecognizer, DIGIT)(), gated(CreditCardRecognizer, DIGIT)(),
                 gated(IbanRecognizer, DIGIT)()]  # fmt: skip
     general = [CardNumberRecognizer(), ContextPhoneRecognizer(), EventYearRecognizer(),

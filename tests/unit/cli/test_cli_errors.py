@@ -5,9 +5,9 @@ output untouched.
 Only the command line, the schema file, the CSV header (metadata) and the ledger decide
 these failures; nothing is read before the ledger admits a run, and from then on a run
 never fails on one record's content (that is tested with neighbouring datasets in
-``test_neighbours.py``). The commands run through one driver process that forks a child
-per command (:mod:`cli_driver`); the success path, ``budget show`` and one bad input
-also run through the installed ``privsynth`` executable, in parallel with the driver.
+``test_neighbours.py``). The commands run in the test process, through the console
+script's entry point (:mod:`cli_inprocess`); one bad input also runs through the
+installed ``privsynth`` executable, in the background meanwhile (:mod:`cli_driver`).
 """
 
 from __future__ import annotations
@@ -15,22 +15,21 @@ from __future__ import annotations
 import csv
 import math
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from cli_driver import Job, Outcome, cli_env, read_outcomes, run_installed, run_jobs
+from cli_driver import cli_env, read_outcomes, run_installed
+from cli_inprocess import Job, Outcome, cli_environment, run_jobs, warm_up
 
 from privsynth.dp.accounting import costs as cost_of
 from privsynth.dp.accounting.accountant import Spend
 from privsynth.dp.ledger import Budget, Ledger
 from privsynth.synthesis import SEEDED_RUN
 
-ROOT = Path(__file__).resolve().parents[3]
-ADULT = ROOT / "examples" / "adult_sample.csv"
-ADULT_SCHEMA = ROOT / "examples" / "adult_schema.yaml"
 COLUMNS = ["age", "sex", "race", "income"]
 DATASET = "adult4"
 PREVIOUS_OUTPUT = b"age,sex,race,income\n40,Male,White,<=50K\n"
@@ -114,7 +113,7 @@ CASES = [
     Case(
         "unregistered_dataset",
         _synth("{t4}"),
-        ("refused", f"'{DATASET}'", "no budget", f"budget set {DATASET}"),
+        ("refused", f"'{DATASET}'", "no budget", "(privsynth budget set)"),
         code=3,
         before="budget settings --require-registered --ledger {ledger}",
     ),
@@ -138,10 +137,9 @@ CASES = [
 ]
 BASELINE = _synth("{t4}", FAST, out="{job}/synthetic.csv")
 DISCOVERY = (  # no schema: the headline use; seeded, so its ledger is its own
-    "synthesize {work}/adult4_2k.csv -e 1 --seed 5 --unsafe-seed --ledger {ledger} "
+    f"synthesize {{work}}/adult4_2k.csv -e 1 --seed 5 --unsafe-seed {FAST} --ledger {{ledger}} "
     "-o {job}/synthetic.csv -q"
 )
-SUCCESS = _synth("{t4}", out="{job}/synthetic.csv")
 SHOW = f"budget show {DATASET} --ledger {{ledger}}"
 SCRIPT_CASE = _synth("{t4}", schema="{work}/extra.yaml")
 
@@ -171,8 +169,8 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
         writer.writerows(rows)
 
 
-def _make_inputs(work: Path) -> None:
-    with ADULT.open(newline="", encoding="utf-8") as handle:
+def _make_inputs(work: Path, adult: Path, adult_schema: Path) -> None:
+    with adult.open(newline="", encoding="utf-8") as handle:
         rows = [[record[c] for c in COLUMNS] for record in csv.DictReader(handle)]
     _write_csv(work / "adult4.csv", COLUMNS, rows)
     _write_csv(work / "adult4_2k.csv", COLUMNS, rows[:2000])
@@ -181,7 +179,7 @@ def _make_inputs(work: Path) -> None:
     (work / "latin1_header.csv").write_bytes(b"age,s\xe9x,race,income\n40,Male,White,<=50K\n")
     (work / "a_directory.csv").mkdir()
 
-    public = yaml.safe_load(ADULT_SCHEMA.read_text(encoding="utf-8"))["columns"]
+    public = yaml.safe_load(adult_schema.read_text(encoding="utf-8"))["columns"]
     four = {c: public[c] for c in COLUMNS}
 
     def schema(name: str, columns: dict[str, Any]) -> None:
@@ -204,10 +202,11 @@ def _seed_ledger(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, adult_path: Path, adult_schema_path: Path
+) -> Iterator[World]:
     work = tmp_path_factory.mktemp("cli")
-    _make_inputs(work)
-    env = cli_env(work)
+    _make_inputs(work, adult_path, adult_schema_path)
 
     def argv(job: str, command: str) -> list[str]:
         fill = {
@@ -221,17 +220,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         # split first, then fill: paths may contain spaces
         return [token.format(**fill) for token in command.split()]
 
-    jobs = ["success", "script_case", "baseline", "discovery", *(c.id for c in CASES)]
+    jobs = ["script_case", "baseline", "discovery", *(c.id for c in CASES)]
     for job in jobs:
         (work / job).mkdir()
         (work / job / "previous.csv").write_bytes(PREVIOUS_OUTPUT)
     _seed_ledger(work / "script_case" / "ledger.db")
 
-    # the installed console script, in parallel with the driver
-    real = {
-        job: run_installed(argv(job, command), work / job, 0, env)
-        for job, command in (("success", SUCCESS), ("script_case", SCRIPT_CASE))
-    }
+    # the installed console script, in the background while the others run here
+    script = run_installed(argv("script_case", SCRIPT_CASE), work / "script_case", 0, cli_env(work))
     baseline = work / "baseline" / "ledger.db"
     cases = [
         Job(
@@ -244,23 +240,28 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         )
         for case in CASES
     ]
-    outcomes = run_jobs(
-        [
-            Job("baseline", work / "baseline", [argv("baseline", BASELINE)]),
-            Job("discovery", work / "discovery", [argv("discovery", DISCOVERY)]),
-            *cases,
-        ],
-        work,
-        env,
-        workers=2,
-        warm=True,
-    )
-    for job, process in real.items():
-        outcomes[job] = read_outcomes(work / job, [process.wait(timeout=580)])
-    show = run_installed(argv("success", SHOW), work / "success", 1, env)
-    codes = [outcomes["success"][0].code, show.wait(timeout=300)]
-    outcomes["success"] = read_outcomes(work / "success", codes)
-    return World(work, outcomes)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            cli_environment(patch, work)
+            warm_up()
+            outcomes = run_jobs(
+                [
+                    # the run, then `budget show` on its ledger
+                    Job(
+                        "baseline",
+                        work / "baseline",
+                        [argv("baseline", c) for c in (BASELINE, SHOW)],
+                    ),
+                    Job("discovery", work / "discovery", [argv("discovery", DISCOVERY)]),
+                    *cases,
+                ]
+            )
+        outcomes["script_case"] = read_outcomes(work / "script_case", [script.wait(timeout=580)])
+    finally:
+        if script.poll() is None:
+            script.kill()
+            script.wait()
+    yield World(work, outcomes)
 
 
 def _snapshot(path: Path) -> tuple[Any, ...]:
@@ -283,7 +284,7 @@ def _one_error_line(outcome: Outcome) -> str:
 
 
 def test_baseline_run_is_in_the_ledger(world: World) -> None:
-    (outcome,) = world.outcomes["baseline"]
+    outcome = world.outcomes["baseline"][0]
     assert outcome.code == 0, outcome.stderr
     book = Ledger(world.ledger("baseline"))
     (run,) = book.runs(DATASET)
@@ -347,17 +348,17 @@ def test_bad_input_through_the_installed_script(world: World) -> None:
 
 
 def test_synthesize_succeeds_and_budget_show_lists_the_run(world: World) -> None:
-    synthesize, show = world.outcomes["success"]
+    synthesize, show = world.outcomes["baseline"]
     assert synthesize.code == 0, synthesize.stderr
     assert "error" not in synthesize.stderr.lower()
-    with (world.work / "success" / "synthetic.csv").open(newline="", encoding="utf-8") as f:
+    with (world.work / "baseline" / "synthetic.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     assert rows[0] == COLUMNS
     assert len(rows) > 1000
     assert {r[1] for r in rows[1:]} <= {"Female", "Male"}
     assert all(17 <= int(r[0]) <= 90 for r in rows[1:])
 
-    book = Ledger(world.ledger("success"))
+    book = Ledger(world.ledger("baseline"))
     (run,) = book.runs(DATASET)
     assert run["status"] == "committed"
     assert 0.9 < book.status(DATASET).spent_epsilon <= 1.0
@@ -382,7 +383,8 @@ def test_run_without_schema_pays_for_discovery(world: World) -> None:
 
 
 def test_cli_constants_match_the_library() -> None:
-    """The CLI avoids importing JAX at start-up, so it repeats a few defaults."""
+    """The CLI shows defaults in its help without importing JAX: they are the library's,
+    and its default generator is a registered one."""
     from privsynth.cli import main
     from privsynth.dp.units import DEFAULT_MAX_ROWS
     from privsynth.generators import GENERATORS
@@ -392,4 +394,4 @@ def test_cli_constants_match_the_library() -> None:
     assert main.DISCOVERY_SHARE == DISCOVERY_SHARE
     assert main.DEFAULT_MIN_COUNT == DEFAULT_MIN_COUNT
     assert main.DEFAULT_MAX_ROWS == DEFAULT_MAX_ROWS
-    assert ", ".join(GENERATORS.names()) == main.GENERATOR_NAMES
+    assert main.DEFAULT_GENERATOR in GENERATORS.names()

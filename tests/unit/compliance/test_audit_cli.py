@@ -1,19 +1,19 @@
 """`privsynth audit` through the console entry point: exit codes a pipeline can gate on,
-both report files, and one-line errors that leave an existing report untouched."""
+both report files, and one-line errors that leave an existing report untouched.
+
+The commands run in the test process (the ``cli`` fixture, :mod:`cli_inprocess`): the
+entry point's exit status, stdout and stderr are what a separate process would give."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_inprocess import Cli, Outcome
 
-ROOT = Path(__file__).resolve().parents[3]
-ENTRY = "import privsynth.cli.main as cli; cli.run()"
 COPIES_ONLY = """name: copies-only
 title: No copied records
 criteria:
@@ -22,18 +22,13 @@ criteria:
 """
 
 
-def _privsynth(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-c", ENTRY, *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-
-
 @pytest.fixture(scope="module")
-def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def tables(tmp_path_factory: pytest.TempPathFactory, adult_frame: pd.DataFrame) -> dict[str, Path]:
     """Real Adult rows: a training and a holdout slice, a "synthetic" table that copies
     the training rows, and one drawn independently (other real rows: no copies)."""
     folder = tmp_path_factory.mktemp("audit-cli")
     # all columns: fnlwgt makes rows unique, so only the copy has copies
-    adult = pd.read_csv(ROOT / "examples" / "adult_sample.csv", dtype=str)
+    adult = adult_frame
     parts = {
         "real": adult.iloc[:600],
         "holdout": adult.iloc[600:900],
@@ -48,18 +43,20 @@ def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return paths
 
 
-def _audit(tables: dict[str, Path], synthetic: str, policy: str | Path, out: Path, *extra: str):  # type: ignore[no-untyped-def]
-    return _privsynth(
+def _audit(
+    cli: Cli, tables: dict[str, Path], synthetic: str, policy: str | Path, out: Path, *extra: str
+) -> Outcome:
+    return cli(
         "audit", "--real", tables["real"], "--synthetic", tables[synthetic],
         "--holdout", tables["holdout"], "--policy", policy, "-o", out, *extra,
     )  # fmt: skip
 
 
 def test_a_passing_policy_exits_zero_and_writes_both_files(
-    tables: dict[str, Path], tmp_path: Path
+    cli: Cli, tables: dict[str, Path], tmp_path: Path
 ) -> None:
-    done = _audit(tables, "other", str(tables["policy"]), tmp_path / "report")
-    assert done.returncode == 0, done.stderr
+    done = _audit(cli, tables, "other", str(tables["policy"]), tmp_path / "report")
+    assert done.code == 0, done.stderr
     report = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
     assert report["passed"] is True
     assert report["policies"][0]["criteria"][0]["value"] == 0.0
@@ -69,11 +66,11 @@ def test_a_passing_policy_exits_zero_and_writes_both_files(
 
 
 def test_a_copying_generator_fails_the_gdpr_policy_with_exit_5(
-    tables: dict[str, Path], tmp_path: Path
+    cli: Cli, tables: dict[str, Path], tmp_path: Path
 ) -> None:
-    done = _audit(tables, "copy", "gdpr-anonymisation", tmp_path / "report",
+    done = _audit(cli, tables, "copy", "gdpr-anonymisation", tmp_path / "report",
                   "--quasi-identifiers", "age,sex,race", "--sensitive", "income")  # fmt: skip
-    assert done.returncode == 5, done.stderr
+    assert done.code == 5, done.stderr
     report = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
     failed = {c["id"] for p in report["policies"] for c in p["criteria"] if not c["passed"]}
     assert {"no-copies", "singling-out"} <= failed
@@ -90,15 +87,20 @@ def test_a_copying_generator_fails_the_gdpr_policy_with_exit_5(
     ],
 )
 def test_bad_input_is_one_line_and_leaves_the_old_report(
-    tables: dict[str, Path], tmp_path: Path, policy: str, extra: tuple[str, ...], fragment: str
+    cli: Cli,
+    tables: dict[str, Path],
+    tmp_path: Path,
+    policy: str,
+    extra: tuple[str, ...],
+    fragment: str,
 ) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(COPIES_ONLY.replace('citation: "GDPR Recital 26"', ""), encoding="utf-8")
     report = tmp_path / "report"
     report.mkdir()
     (report / "report.json").write_text("previous", encoding="utf-8")
-    done = _audit(tables, "other", policy.replace("{bad}", str(bad)), report, *extra)
-    assert done.returncode == 2, done.stderr
+    done = _audit(cli, tables, "other", policy.replace("{bad}", str(bad)), report, *extra)
+    assert done.code == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
     assert (report / "report.json").read_text(encoding="utf-8") == "previous"
@@ -106,16 +108,16 @@ def test_bad_input_is_one_line_and_leaves_the_old_report(
 
 
 def test_synthesize_with_audit_reports_in_the_same_run(
-    tables: dict[str, Path], tmp_path: Path
+    cli: Cli, tables: dict[str, Path], tmp_path: Path, adult_schema_path: Path
 ) -> None:
     ledger, output = tmp_path / "ledger.db", tmp_path / "synth.csv"
-    done = _privsynth(
+    done = cli(
         "synthesize", tables["real"], "-e", "1",
-        "--schema", ROOT / "examples" / "adult_schema.yaml", "-o", output,
+        "--schema", adult_schema_path, "-o", output,
         "--ledger", ledger, "--dataset", "adult600", "-q",
         "--audit", tables["policy"], "--holdout", tables["holdout"], "--report-dir", tmp_path / "r",
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
     privacy = report["provenance"]["privacy"]
     assert privacy["dataset"] == "adult600" and abs(privacy["epsilon"] - 1.0) < 1e-3
@@ -128,12 +130,12 @@ def test_synthesize_with_audit_reports_in_the_same_run(
         assert plain not in (tmp_path / "r" / name).read_text(encoding="utf-8")
     assert report["passed"] is True and output.is_file()
     # a later audit with no run id finds the run by the synthetic file's fingerprint
-    later = _privsynth(
+    later = cli(
         "audit", "--real", tables["real"], "--synthetic", output, "--holdout", tables["holdout"],
         "--policy", tables["policy"], "--ledger", ledger, "--dataset", "adult600",
         "-o", tmp_path / "later",
     )  # fmt: skip
-    assert later.returncode == 0, later.stderr
+    assert later.code == 0, later.stderr
     found = json.loads((tmp_path / "later" / "report.json").read_text(encoding="utf-8"))
     privacy = found["provenance"]["privacy"]
     assert privacy["run_match"] == "output fingerprint" and privacy["run"]["generator"] == "mst"
@@ -141,16 +143,16 @@ def test_synthesize_with_audit_reports_in_the_same_run(
 
 
 def test_synthesize_refuses_a_bad_audit_policy_before_spending(
-    tables: dict[str, Path], tmp_path: Path
+    cli: Cli, tables: dict[str, Path], tmp_path: Path
 ) -> None:
     ledger = tmp_path / "ledger.db"
-    done = _privsynth(
+    done = cli(
         "synthesize", tables["real"], "-e", "1", "-o", tmp_path / "synth.csv", "--ledger", ledger,
         "--audit", "no-such-policy", "--holdout", tables["holdout"],
     )  # fmt: skip
-    assert done.returncode == 2 and "no-such-policy" in done.stderr
+    assert done.code == 2 and "no-such-policy" in done.stderr
     assert not (tmp_path / "synth.csv").exists()
     if ledger.exists():  # the ledger, if created at all, holds no run and no spend
-        listing = _privsynth("budget", "show", "real", "--ledger", ledger, "--json")
+        listing = cli("budget", "show", "real", "--ledger", ledger, "--json")
         shown = json.loads(listing.stdout)
         assert shown[0]["spent_epsilon"] == 0.0 and shown[0]["runs"] == []

@@ -18,15 +18,17 @@ def test_clean_output_reports_zero_for_every_identifier_type() -> None:
         }
     )
     checks = compliance_checks(output)
-    residual = checks["residual_pii"]
+    residual = checks.residual_pii
     assert set(HIPAA_IDENTIFIER) <= set(residual)
     assert residual["LOCATION"] == 0  # countries and state-equivalents are allowed
     assert residual["PERSON"] == 0
-    structure = checks["safe_harbor"]
-    assert structure["age_violations"] == 5  # 92, five times
-    assert structure["zip_violations"] == 10  # restricted 036 and a full ZIP
+    structure = checks.safe_harbor
+    assert structure.age_violations == 5  # 92, five times
+    assert structure.zip_violations == 10  # restricted 036 and a full ZIP
+    assert checks.residual_cells_scanned > 0
+    assert checks.to_dict()["safe_harbor"]["age_violations"] == 5  # report.json's form
 
 
 def test_a_city_in_the_output_is_counted() -> None:
     output = pd.DataFrame({"note": ["Seen at clinic in Springfield, Illinois on follow-up."] * 3})
-    assert compliance_checks(output)["residual_pii"]["LOCATION"] == 3
+    assert compliance_checks(output).residual_pii["LOCATION"] == 3

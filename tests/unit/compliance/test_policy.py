@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,14 +33,31 @@ def test_builtin_policies_load() -> None:
 
 def test_judge_reads_paths_and_fails_closed() -> None:
     verdict = judge(load_policy("gdpr-anonymisation"), DOCUMENT)
-    by_id = {c["id"]: c for c in verdict["criteria"]}
-    assert by_id["singling-out"]["passed"] and by_id["singling-out"]["value"] == 0.03
-    assert not by_id["linkability"]["passed"]  # 0.25 > 0.09
-    assert verdict["passed"] is False
+    by_id = {c.id: c for c in verdict.criteria}
+    assert by_id["singling-out"].passed and by_id["singling-out"].value == 0.03
+    assert not by_id["linkability"].passed  # 0.25 > 0.09
+    assert verdict.passed is False
     expert = judge(load_policy("hipaa-expert-determination"), DOCUMENT)
-    dp = next(c for c in expert["criteria"] if c["id"] == "differential-privacy")
-    assert dp["value"] is None and not dp["passed"] and "fails closed" in dp["note"]
+    dp = next(c for c in expert.criteria if c.id == "differential-privacy")
+    assert dp.value is None and not dp.passed and "fails closed" in dp.note
     assert lookup(DOCUMENT, "privacy/membership_inference/tpr_at_fpr/0.01") == 0.012
+
+
+def test_a_verdict_is_written_with_the_documented_keys() -> None:
+    policy = load_policy("hipaa-expert-determination")
+    written = judge(policy, DOCUMENT).to_dict()
+    assert list(written) == ["name", "title", "description", "passed", "criteria",
+                             "requires_expert_signature", "manual_attestations"]  # fmt: skip
+    assert written["passed"] is False and written["requires_expert_signature"] is True
+    assert written["manual_attestations"] == list(policy.manual_attestations)
+    for criterion in written["criteria"]:
+        assert list(criterion) == ["id", "metric", "value", "threshold", "direction", "passed",
+                                   "citation", "description", "note"]  # fmt: skip
+    assert json.loads(json.dumps(written)) == written
+    passing = {"privacy": {k: {"risk": 0.0, "ci": [0.0, 0.0], "value": 0.0}
+                           for k in ("singling_out", "linkability", "attribute_inference",
+                                     "exact_copy_rate")}}  # fmt: skip
+    assert judge(load_policy("gdpr-anonymisation"), passing).passed  # every criterion met
 
 
 @pytest.mark.parametrize(
@@ -86,8 +104,8 @@ def test_unknown_policy_lists_the_builtin_ones() -> None:
 def test_a_wide_interval_is_reported_as_inconclusive_not_as_high_risk() -> None:
     document = {"privacy": {**DOCUMENT["privacy"], "linkability": {"risk": 0.05, "ci": [0, 0.4]}}}
     verdict = judge(load_policy("gdpr-anonymisation"), document)
-    linkability = next(c for c in verdict["criteria"] if c["id"] == "linkability")
-    assert not linkability["passed"]  # judged on the upper bound: fails closed
-    assert linkability["note"].startswith("inconclusive: the estimate 0.05")
+    linkability = next(c for c in verdict.criteria if c.id == "linkability")
+    assert not linkability.passed  # judged on the upper bound: fails closed
+    assert linkability.note.startswith("inconclusive: the estimate 0.05")
     high = judge(load_policy("gdpr-anonymisation"), DOCUMENT)  # estimate 0.2 itself too high
-    assert next(c for c in high["criteria"] if c["id"] == "linkability")["note"] == ""
+    assert next(c for c in high.criteria if c.id == "linkability").note == ""

@@ -9,11 +9,10 @@ may reach report.html or report.json, while common categories do reach the figur
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import pytest
 
 from privsynth.compliance import figures as figures_module
 from privsynth.compliance.audit import AuditInputs, run_audit
+from privsynth.compliance.document import AuditDocument
 from privsynth.compliance.figures import (
     MIN_CELL,
     SUPPRESSED,
@@ -36,7 +36,6 @@ from privsynth.compliance.policy import load_policy
 from privsynth.compliance.report import write_report
 from privsynth.dp.ledger import Ledger
 from privsynth.evaluation.data import EvaluationData
-from privsynth.evaluation.runner import clean
 from privsynth.synthesis import SynthesisConfig, run_synthesis
 
 COLUMNS = ["age", "workclass", "education", "sex", "race", "hours-per-week", "income"]
@@ -102,7 +101,7 @@ def real(adult_frame: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class Audit:
-    document: dict[str, Any]
+    document: AuditDocument
     data: EvaluationData
     folder: Path
     #: what write_report's make_figures call returned, and matplotlib's rcParams around it
@@ -132,7 +131,7 @@ def audit(real: pd.DataFrame, adult_path: Path, tmp_path_factory: pytest.TempPat
     document, data = run_audit(inputs, [load_policy(name) for name in POLICIES])
     captured = Audit(document, data, folder / "out")
 
-    def spy(data: EvaluationData, document: dict[str, Any]) -> dict[str, str]:
+    def spy(data: EvaluationData, document: AuditDocument) -> dict[str, str]:
         captured.rc_before = rc_params()
         captured.figures = make_figures(data, document)
         captured.rc_after = rc_params()
@@ -174,7 +173,7 @@ def test_every_figure_is_embedded_as_an_image(
     document, data, made = audit.document, audit.data, audit.figures
     expected = {"privacy_risks", "membership_roc", "dcr_histogram", "correlation_difference"}
     assert expected <= set(made)
-    assert {f"marginal/{c}" for c in marginal_columns(data, clean(document))} <= set(made)
+    assert {f"marginal/{c}" for c in marginal_columns(data, document.evaluation)} <= set(made)
     sources = [a["src"] for a in parse(html).attrs("img")]
     assert sorted(sources) == sorted(made.values())
     for source in sources:
@@ -200,31 +199,32 @@ def test_the_page_loads_nothing_from_the_network(html: str) -> None:
 def test_the_verdict_matches_the_document(audit: Audit, html: str) -> None:
     document = audit.document
     verdict = element_text(html, "verdict")
-    assert verdict.startswith("PASSED" if document["passed"] else "FAILED")
-    assert f'data-passed="{str(document["passed"]).lower()}"' in html
-    for policy in document["policies"]:
-        badge = re.search(rf'id="policy-{policy["name"]}"><h3>[^<]*<span class="badge (\w+)"', html)
-        assert badge and badge.group(1) == ("pass" if policy["passed"] else "fail")
-        section = element_text(html, f"policy-{policy['name']}")
-        for criterion in policy["criteria"]:
-            assert criterion["id"] in section and criterion["metric"] in section
-        for attestation in policy["manual_attestations"]:
+    assert verdict.startswith("PASSED" if document.passed else "FAILED")
+    assert f'data-passed="{str(document.passed).lower()}"' in html
+    for policy in document.policies:
+        badge = re.search(rf'id="policy-{policy.name}"><h3>[^<]*<span class="badge (\w+)"', html)
+        assert badge and badge.group(1) == ("pass" if policy.passed else "fail")
+        section = element_text(html, f"policy-{policy.name}")
+        for criterion in policy.criteria:
+            assert criterion.id in section and criterion.metric in section
+        for attestation in policy.manual_attestations:
             assert attestation in section
-        assert (EXPERT_NOTICE in section) == policy["requires_expert_signature"]
+        assert (EXPERT_NOTICE in section) == policy.requires_expert_signature
     assert html.count(EXPERT_NOTICE) == 1  # only hipaa-expert-determination requires it
 
 
 def test_the_page_states_what_is_guaranteed(audit: Audit, html: str) -> None:
-    privacy = audit.document["provenance"]["privacy"]
+    privacy = audit.document.provenance.privacy
+    assert privacy is not None and privacy.run is not None
     guarantees = element_text(html, "guarantees")
     assert "Automated PII detection can miss identifiers" in guarantees
-    assert privacy["epsilon"] == pytest.approx(1.0, rel=1e-3)
+    assert privacy.epsilon == pytest.approx(1.0, rel=1e-3)
     assert "ε = 1, δ = 1e-06" in guarantees and DATASET in guarantees
     assert "The bound protects each row" in guarantees  # the privacy unit is stated
     provenance = element_text(html, "provenance")
-    assert privacy["run"]["run_id"] in provenance
+    assert privacy.run["run_id"] in provenance
     assert "discover domain of …" in provenance  # spends grouped, column names elided
-    for digest in audit.document["provenance"]["fingerprints"].values():
+    for digest in audit.document.provenance.fingerprints.values():
         assert digest in provenance
 
 
@@ -243,7 +243,7 @@ def test_rare_categories_are_suppressed_and_common_ones_shown(
     audit: Audit, real: pd.DataFrame
 ) -> None:
     document, data = audit.document, audit.data
-    shown = {m.column: m for m in marginals(data, clean(document))}
+    shown = {m.column: m for m in marginals(data, document.evaluation)}
     assert {"workclass", "age", "income", "sex"} <= set(shown)
     workclass = shown["workclass"]
     assert "Private" in workclass.labels and SUPPRESSED in workclass.labels
@@ -262,7 +262,8 @@ def test_rare_categories_are_suppressed_and_common_ones_shown(
         assert sum(marginal.synthetic) == pytest.approx(1.0)
 
 
-def test_report_json_keeps_its_schema(report_json: dict[str, Any]) -> None:
+def test_report_json_keeps_its_schema(audit: Audit, report_json: dict[str, Any]) -> None:
+    assert report_json == json.loads(json.dumps(audit.document.to_dict()))  # what was written
     assert isinstance(report_json["passed"], bool)
     for section in ("fidelity", "utility", "detection", "diversity", "privacy", "skipped"):
         assert isinstance(report_json[section], dict), section
@@ -276,15 +277,22 @@ def test_report_json_keeps_its_schema(report_json: dict[str, Any]) -> None:
     assert report_json["passed"] == all(p["passed"] for p in report_json["policies"])
 
 
-def test_every_document_string_is_escaped(report_json: dict[str, Any]) -> None:
+def test_every_document_string_is_escaped(audit: Audit) -> None:
     hostile = "<script>alert(1)</script>"
-    document = copy.deepcopy(report_json)
-    document["policies"][0]["title"] = hostile
-    document["policies"][0]["criteria"][0]["citation"] = f'"><img src=x onerror={hostile}>'
-    document["policies"][0]["manual_attestations"] = [hostile]
-    document["skipped"] = {"tstr": hostile}
-    document["inputs"]["columns"] = {hostile: "numeric"}
-    page = render_html(document, {"marginal/" + hostile: "javascript:alert(1)"})
+    document = audit.document
+    first = document.policies[0]
+    criteria = (replace(first.criteria[0], citation=f'"><img src=x onerror={hostile}>'),
+                *first.criteria[1:])  # fmt: skip
+    policy = replace(first, title=hostile, criteria=criteria, manual_attestations=(hostile,))
+    evaluation = replace(
+        document.evaluation,
+        skipped={"tstr": hostile},
+        inputs=replace(document.evaluation.inputs, columns={hostile: "numeric"}),
+    )
+    hostile_document = replace(
+        document, policies=(policy, *document.policies[1:]), evaluation=evaluation
+    )
+    page = render_html(hostile_document, {"marginal/" + hostile: "javascript:alert(1)"})
     assert "<script" not in page and "onerror=" not in page.replace("onerror=&lt;", "")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert 'src="javascript:' not in page and 'src="data:,"' in page  # refused, not loaded
@@ -295,16 +303,43 @@ def test_skipped_measurements_give_no_figure_and_are_listed(
     audit: Audit,
 ) -> None:
     document, data = audit.document, audit.data
-    stripped = copy.deepcopy(clean(document))
-    stripped["privacy"], stripped["diversity"] = {}, {}
-    stripped["fidelity"].pop("correlation_difference")
-    stripped["skipped"] = {"dcr": "this measurement needs holdout records"}
-    stripped["provenance"]["privacy"] = None
+    evaluation = document.evaluation
+    fidelity = {k: v for k, v in evaluation.fidelity.items() if k != "correlation_difference"}
+    stripped = replace(
+        document,
+        evaluation=replace(
+            evaluation,
+            privacy={},
+            diversity={},
+            fidelity=fidelity,
+            skipped={"dcr": "this measurement needs holdout records"},
+        ),
+        provenance=replace(document.provenance, privacy=None),
+    )
     figures = make_figures(data, stripped)
     assert figures and all(name.startswith("marginal/") for name in figures)
     page = render_html(stripped, figures)
     assert "this measurement needs holdout records" in element_text(page, "skipped")
     assert "no differential-privacy claim" in element_text(page, "guarantees")
+    assert "Membership inference" not in element_text(page, "metrics")
+    assert parse(page).errors == []
+
+
+def test_a_page_without_policies_or_a_matched_run_says_so(audit: Audit) -> None:
+    document = audit.document
+    privacy = document.provenance.privacy
+    assert privacy is not None
+    unmatched = replace(privacy, run=None, run_match=None, run_spends=[], default_budget=True)
+    bare = replace(
+        document, policies=(), provenance=replace(document.provenance, privacy=unmatched)
+    )
+    page = render_html(bare, {})
+    assert element_text(page, "verdict").startswith("PASSED: all 0 policies")
+    assert "No policy was judged." in element_text(page, "policies")
+    assert "the default budget: none was set" in element_text(page, "guarantees")
+    provenance = element_text(page, "provenance")
+    assert "No ledger run matched" in provenance and "Run id" not in provenance
+    assert "No figure could be drawn" in element_text(page, "figures")
     assert parse(page).errors == []
 
 

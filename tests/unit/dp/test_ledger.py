@@ -197,7 +197,7 @@ def test_same_content_under_another_name_is_refused(ledger: Ledger) -> None:
     with pytest.raises(BudgetExceededError) as caught:
         ledger.reserve("copy", "run-3", cost_of.zcdp(0.01), TARGET, "mst", {}, fingerprint="fp-1")
     assert "'visits'" in caught.value.one_line()
-    assert "--dataset visits" in caught.value.one_line()
+    assert "`dataset=visits`" in caught.value.one_line()
     assert _rows(ledger) == before
     ledger.reserve("other", "run-4", cost_of.zcdp(0.01), TARGET, "mst", {}, fingerprint="fp-2")
 
@@ -207,7 +207,7 @@ def test_registration_can_be_required(ledger: Ledger) -> None:
     assert ledger.requires_registration
     with pytest.raises(BudgetExceededError) as caught:
         _reserve(ledger, "new", "run-1", cost_of.zcdp(0.01))
-    assert "privsynth budget set new" in caught.value.one_line()
+    assert "budget for 'new' first (`set_budget`)" in caught.value.one_line()
     assert ledger.runs() == []
     ledger.set_budget("new", 3.0, DELTA)
     _reserve(ledger, "new", "run-1", cost_of.zcdp(0.01))

@@ -15,7 +15,6 @@ before units existed (a frozen copy of that split is kept below).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +34,6 @@ from privsynth.evaluation.membership import (
 )
 from privsynth.evaluation.split import split_holdout
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 UNIT = "patient_id"
 #: share of training persons whose rows the leaky generator copies
 COPIED_SHARE = 0.3
@@ -67,9 +65,9 @@ def halves(people: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def others() -> pd.DataFrame:
+def others(adult_holdout_frame: pd.DataFrame) -> pd.DataFrame:
     """Real rows of persons in neither half: an independent generator's output."""
-    frame = pd.read_csv(EXAMPLES / "adult_holdout.csv", dtype=str, keep_default_na=False)
+    frame = adult_holdout_frame
     return with_persons(frame, seed=2).assign(**{UNIT: lambda f: "other-" + f[UNIT]})
 
 
@@ -86,7 +84,7 @@ def leaky_output(train: pd.DataFrame, others: pd.DataFrame) -> tuple[pd.DataFram
 def attack(data: EvaluationData, max_targets: int = 5_000) -> dict[str, Any]:
     membership = MembershipInference()
     membership.max_targets = max_targets
-    return membership.evaluate(data)
+    return membership.evaluate(data).to_dict()
 
 
 # ----------------------------------------------------------------------------- split
@@ -269,7 +267,7 @@ def row_attack_before_units(data: EvaluationData, max_targets: int) -> dict[str,
     scores, bandwidths = attack_scores(
         targets, data.encoded(data.synthetic), data.encoded(reference), rng
     )
-    attacks = {name: summarise(values, labels) for name, values in scores.items()}
+    attacks = {name: summarise(values, labels).to_dict() for name, values in scores.items()}
     attacks["domias"]["bandwidths"] = bandwidths
     best = max(attacks, key=lambda a: float(attacks[a]["auc"]))
     return {

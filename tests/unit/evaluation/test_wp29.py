@@ -22,7 +22,17 @@ import pytest
 from privsynth.errors import ConfigurationError
 from privsynth.evaluation.base import ATTACKS, RiskResult
 from privsynth.evaluation.data import EvaluationData
-from privsynth.evaluation.wp29 import (
+from privsynth.evaluation.distances import Gower, Rows, nearest_neighbours
+from privsynth.evaluation.wp29 import Linkability, SinglingOut
+from privsynth.evaluation.wp29.candidates import random_predicates as _random_predicates
+from privsynth.evaluation.wp29.candidates import record_predicates as _record_predicates
+from privsynth.evaluation.wp29.curve import fit_weight as _fit_weight
+from privsynth.evaluation.wp29.curve import singling_out_integral as _singling_out_integral
+from privsynth.evaluation.wp29.index import BitIndex as _BitIndex
+from privsynth.evaluation.wp29.index import isolates as _isolates
+from privsynth.evaluation.wp29.index import match_counts as _match_counts
+from privsynth.evaluation.wp29.linkability import gower_neighbours as _gower_neighbours
+from privsynth.evaluation.wp29.predicates import (
     EQ,
     GE,
     GT,
@@ -31,18 +41,8 @@ from privsynth.evaluation.wp29 import (
     LT,
     NE,
     NOT_NULL,
-    Linkability,
-    SinglingOut,
-    _BitIndex,
-    _fit_weight,
-    _gower_neighbours,
-    _isolates,
-    _match_counts,
-    _Predicates,
-    _random_predicates,
-    _record_predicates,
-    _singling_out_integral,
 )
+from privsynth.evaluation.wp29.predicates import Predicates as _Predicates
 from privsynth.schema import load_schema
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -274,7 +274,70 @@ def test_gower_neighbours_match_brute_force_with_ties(training: pd.DataFrame) ->
             assert set(found[row].tolist()) == set(expected.tolist())
 
 
+def test_gower_search_reports_distances_and_excludes_own_rows() -> None:
+    """The shared engine's Gower mode: exact distances, nearest first, ties to the lower
+    position, and ``exclude`` keeps a row from being its own neighbour."""
+    rng = np.random.default_rng(8)
+    numbers = rng.integers(0, 6, (300, 2)).astype(np.float64)
+    numbers[rng.random(numbers.shape) < 0.1] = np.nan
+    rows = Rows(numbers, rng.integers(0, 3, (300, 2)))
+    gower = Gower.over(numbers)
+    assert np.array_equal(gower.spans, [5.0, 5.0])
+    diff = np.abs(numbers[:, None, :] - numbers[None, :, :]) / 5.0
+    missing = np.isnan(numbers)
+    one_missing = missing[:, None, :] ^ missing[None, :, :]
+    diff = np.where(one_missing, 1.0, np.nan_to_num(diff, nan=0.0))
+    distance = diff.sum(axis=2) + (rows.codes[:, None, :] != rows.codes[None, :, :]).sum(axis=2)
+    np.fill_diagonal(distance, np.inf)
+    expected = np.argsort(distance, axis=1, kind="stable")[:, :4]
+    found, positions = nearest_neighbours(
+        rows, rows, 4, metric=gower, exclude=np.arange(300), chunk_elements=20_000
+    )
+    assert np.array_equal(positions, expected)
+    assert np.allclose(found, np.take_along_axis(distance, expected, axis=1), atol=1e-12)
+    with pytest.raises(ValueError, match="incompatible"):
+        nearest_neighbours(rows, rows, 1, metric=Gower(np.ones(3)))
+
+
 def test_size_model_fit_recovers_the_weight() -> None:
     sizes = np.repeat(np.linspace(1000, 10_000, 10), 5)
     successes = 800.0 * _singling_out_integral(sizes, 2e-4)
     assert _fit_weight(sizes, successes) == pytest.approx(2e-4, rel=1e-3)
+
+
+# ------------------------------------------------------------- pinned seeded results
+
+#: (data, attack, risk, main, control, baseline successes), measured before the module
+#: was split into a package and its neighbour search replaced by distances.py's: the
+#: refactor must not move a seeded result
+PINNED = [
+    ("copy", SinglingOut(n_attacks=300, seed=2), 0.25619834710743805, 119.8, 58.0, 18),
+    ("copy", SinglingOut(mode="univariate", n_attacks=300, seed=2),
+     0.3780068728522337, 119.1, 9.0, 12),
+    ("copy", SinglingOut(n_attacks=300, size_matching="fit", seed=2),
+     1.0, 300.0, 61.94416364534059, 13),
+    ("fresh", SinglingOut(n_attacks=300, seed=2), 0.0, 63.0, 71.0, 21),
+    ("copy", Linkability(n_attacks=300, seed=2), 0.24666666666666667, 74, 0, 0),
+    ("copy", Linkability(n_attacks=300, n_neighbors=5, seed=2), 0.43097643097643096, 131, 3, 5),
+    ("fresh", Linkability(n_attacks=300, n_neighbors=5, seed=2), 0.0, 24, 25, 11),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("which", "attack", "risk", "main", "control", "baseline"), PINNED)
+def test_seeded_results_are_pinned(
+    request: pytest.FixtureRequest,
+    which: str,
+    attack: SinglingOut | Linkability,
+    risk: float,
+    main: float,
+    control: float,
+    baseline: int,
+) -> None:
+    data: EvaluationData = request.getfixturevalue(f"{which}_data")
+    result = attack.evaluate(data)
+    details = result.details
+    used = "_used" if isinstance(attack, SinglingOut) else ""
+    assert result.risk == pytest.approx(risk, rel=1e-12, abs=1e-15)
+    assert details[f"n_success_main{used}"] == pytest.approx(main, rel=1e-12)
+    assert details[f"n_success_control{used}"] == pytest.approx(control, rel=1e-12)
+    assert details["n_success_baseline"] == baseline

@@ -54,7 +54,7 @@ def _columns(**columns: object) -> dict[str, object]:
         ({"version": 1}, "no `columns:`"),
         (_columns(), "declares no columns"),
         (_columns(a={"kind": "float"}), "needs a `kind`"),
-        (_columns(a={"kind": "numeric", "min": 5, "max": 1}), "`min` must be smaller"),
+        (_columns(a={"kind": "numeric", "min": 5, "max": 1}), "`min` must not exceed"),
         (_columns(a={"kind": "numeric", "min": float("nan"), "max": 1}), "finite number"),
         (_columns(a={"kind": "numeric", "bins": 0, "min": 0, "max": 1}), "`bins`"),
         (_columns(a={"kind": "categorical", "categories": ["x", "x"]}), "twice"),
@@ -126,7 +126,7 @@ def test_infer_detects_identifiers_text_and_dates() -> None:
 def test_strict_refuses_data_derived_entries(adult_frame: pd.DataFrame) -> None:
     drafted = infer_schema(adult_frame)
     columns = list(adult_frame.columns)
-    with pytest.raises(SchemaError, match="--strict"):
+    with pytest.raises(SchemaError, match="`strict`"):
         resolve_schema(drafted, columns, strict=True)
     resolved, warnings = resolve_schema(drafted, columns, strict=False)
     assert resolved.columns.keys() == drafted.columns.keys()
@@ -306,7 +306,7 @@ def test_strict_refuses_a_data_derived_kind(tmp_path: Path, adult_frame: pd.Data
             for name, spec in drafted.columns.items()
         }
     )
-    with pytest.raises(SchemaError, match=r"--strict.*age\.kind") as caught:
+    with pytest.raises(SchemaError, match=r"`strict`.*age\.kind") as caught:
         resolve_schema(reviewed, columns, strict=True)
     assert "age.min" not in caught.value.one_line()
     _, warnings = resolve_schema(reviewed, columns, strict=False)
