@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from privsynth.cli.flags import for_cli
 from privsynth.dp.ledger import BudgetStatus, Ledger
 
 if TYPE_CHECKING:
@@ -74,7 +75,9 @@ def synthesis_summary(result: SynthesisResult, ledger: Ledger) -> None:
         ("time", f"{result.seconds:.1f} s"),
     ]
     if result.suppressed and result.suppressed.rows_with_other:
-        rows.append(("suppressed categories", result.suppressed.describe(len(result.data))))
+        rows.append(
+            ("suppressed categories", for_cli(result.suppressed.describe(len(result.data))))
+        )
     for name, reason in result.unmodelled().items():
         rows.append((f"not modelled: {name}", reason))
     for key, value in rows:

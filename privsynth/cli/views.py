@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from privsynth.cli import console
+from privsynth.cli.flags import for_cli
 from privsynth.dp.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def sample_summary(record: FitRecord, report: SampleReport, rows: int, ledger: L
         ("ledger", f"{ledger.path}: {linked}"),
     ]
     if report.suppressed.rows_with_other:
-        lines.append(("suppressed categories", report.suppressed.describe(rows)))
+        lines.append(("suppressed categories", for_cli(report.suppressed.describe(rows))))
     _print_rows("privsynth sample", lines)
 
 
