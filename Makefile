@@ -5,7 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test test-all lint install clean
+# tests run on WORKERS processes (pytest-xdist), a test module's tests on one worker (its
+# fixtures run once); e.g. `make test-fast WORKERS=auto` on a bigger machine
+WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(WORKERS) --dist loadscope
+
+.PHONY: demo test test-fast test-all lint install clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,11 +39,16 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy privsynth
 
+# lint, the fast set, then the slow set (notebooks, tests that start processes, end to end)
 test: lint
-	$(BIN)/pytest -m "not slow"
+	$(PYTEST) -m "not slow"
+	$(PYTEST) -m slow
 
-test-all: lint
-	$(BIN)/pytest
+# the development loop: lint and the fast set only
+test-fast: lint
+	$(PYTEST) -m "not slow"
+
+test-all: test
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 
 #: Python parameter -> CLI flag, for every parameter a library message may name
 FLAGS = {
@@ -27,10 +28,10 @@ FLAGS = {
     "text_columns": "--text-column",
     "text_field": "--text-field",
     "unsafe_seed": "--unsafe-seed",
-    # library functions named in messages, and the command that does the same
-    "set_budget": "privsynth budget set",
 }
 _PARAMETER = re.compile(r"`([a-z][a-z_]*)(?:=([^`]*))?`")
+#: library calls named in messages, and the command that does the same
+_SET_BUDGET = re.compile(r"`Ledger\.set_budget\('([^'`]*)', epsilon=E\)`")
 
 
 def for_cli(message: str) -> str:
@@ -46,4 +47,7 @@ def for_cli(message: str) -> str:
             return flag
         return f"{flag} {value.strip(chr(39))}"
 
+    message = _SET_BUDGET.sub(
+        lambda m: f"`privsynth budget set {shlex.quote(m.group(1))} --epsilon E`", message
+    )
     return _PARAMETER.sub(replace, message)

@@ -371,7 +371,7 @@ class Ledger:
             raise BudgetExceededError(
                 f"refused: dataset {dataset!r} has no budget, and this ledger requires "
                 "datasets to be registered first",
-                hint=f"a custodian sets a budget for {dataset!r} first (`set_budget`)",
+                hint=f"a custodian sets one first: `Ledger.set_budget({dataset!r}, epsilon=E)`",
             )
         known = not before.budget.is_default or conn.execute(_RUN_UNITS, (dataset,)).fetchone()
         unit = before.budget.privacy_unit
@@ -594,5 +594,5 @@ def _refusal(dataset: str, status: BudgetStatus, limit: PrivacyCost) -> BudgetEx
     return BudgetExceededError(
         f"refused: dataset {dataset!r} has {status.describe()}; this run needs "
         f"ε={_fmt(needed)} at that δ",
-        hint=f"lower `epsilon`, or raise the budget of {dataset!r} (`set_budget`)",
+        hint=f"lower `epsilon`, or raise the budget: `Ledger.set_budget({dataset!r}, epsilon=E)`",
     )

@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = r"""
@@ -85,6 +87,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow  # starts a fresh interpreter
 def test_importing_and_sampling_change_nothing_process_wide() -> None:
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(ROOT / "examples")],

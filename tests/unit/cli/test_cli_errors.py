@@ -113,7 +113,7 @@ CASES = [
     Case(
         "unregistered_dataset",
         _synth("{t4}"),
-        ("refused", f"'{DATASET}'", "no budget", "(privsynth budget set)"),
+        ("refused", f"'{DATASET}'", "no budget", f"privsynth budget set {DATASET} --epsilon E"),
         code=3,
         before="budget settings --require-registered --ledger {ledger}",
     ),

@@ -115,6 +115,10 @@ def test_library_errors_show_cli_flags_on_the_command_line(
         ("`unsafe_seed=True` records ε=∞", "--unsafe-seed records ε=∞"),
         ("pass `dataset='visits'`", "pass --dataset visits"),
         ("declare `categories` in the schema", "declare `categories` in the schema"),
+        (
+            "sets one first: `Ledger.set_budget('my data', epsilon=E)`",
+            "sets one first: `privsynth budget set 'my data' --epsilon E`",
+        ),
     ],
 )
 def test_parameter_names_become_flags(message: str, shown: str) -> None:

@@ -8,8 +8,6 @@ and a free-text note. Headers are hints; the DP evidence decides.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,8 +25,6 @@ from privsynth.schema import CategoricalSpec, IdentifierSpec, NumericSpec, Schem
 from privsynth.schema.infer import infer_schema
 from privsynth.synthesis import resolve_schema
 
-ROOT = Path(__file__).resolve().parents[3]
-SPARCS = ROOT / "examples" / "sparcs_sample.csv"
 #: real ICD-9-CM codes as hospital extracts write them (decimal, category, V and E codes)
 ICD9 = ("250.83", "428", "V57", "E885", "715.16", "038.9", "486", "V58.11", "414.01", "584.9")
 ICD10 = ("E11.9", "I50.9", "M17.11", "S72.001A", "J18.9", "N17.9")
@@ -37,8 +33,8 @@ RHO, DELTA = 5.0, 1e-8
 
 
 @pytest.fixture(scope="module")
-def encounters() -> pd.DataFrame:
-    real = pd.read_csv(SPARCS, dtype=str, keep_default_na=False).head(3000)
+def encounters(sparcs_frame: pd.DataFrame) -> pd.DataFrame:
+    real = sparcs_frame.head(3000)
     rng = np.random.default_rng(12)
     codes = {
         label: str(i + 1) for i, label in enumerate(sorted(real["Payment.Typology.1"].unique()))

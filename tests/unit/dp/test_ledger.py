@@ -207,7 +207,7 @@ def test_registration_can_be_required(ledger: Ledger) -> None:
     assert ledger.requires_registration
     with pytest.raises(BudgetExceededError) as caught:
         _reserve(ledger, "new", "run-1", cost_of.zcdp(0.01))
-    assert "budget for 'new' first (`set_budget`)" in caught.value.one_line()
+    assert "`Ledger.set_budget('new', epsilon=E)`" in caught.value.one_line()
     assert ledger.runs() == []
     ledger.set_budget("new", 3.0, DELTA)
     _reserve(ledger, "new", "run-1", cost_of.zcdp(0.01))

@@ -26,11 +26,8 @@ from privsynth.dp.noise import NoiseSource
 from privsynth.dp.units import DEFAULT_MAX_ROWS, PrivacyUnit
 from privsynth.errors import BudgetExceededError, ConfigurationError
 from privsynth.generators.mst import MST
-from privsynth.schema import load_schema
+from privsynth.schema import Schema, load_schema
 
-ROOT = Path(__file__).resolve().parents[3]
-SPARCS = ROOT / "examples" / "sparcs_sample.csv"
-SPARCS_SCHEMA = ROOT / "examples" / "sparcs_schema.yaml"
 K = 3
 RHO = 0.5
 
@@ -51,8 +48,8 @@ class RecordingMechanisms(Mechanisms):
 
 
 @pytest.fixture(scope="module")
-def discharges() -> pd.DataFrame:
-    frame = pd.read_csv(SPARCS, dtype=str, keep_default_na=False).head(1500)
+def discharges(sparcs_frame: pd.DataFrame) -> pd.DataFrame:
+    frame = sparcs_frame.head(1500).copy()
     sizes = np.random.default_rng(0).integers(1, 7, size=len(frame))
     owners = np.repeat(np.arange(len(frame)), sizes)[: len(frame)]
     frame.insert(0, "patient_id", [f"P{o:05d}" for o in owners])
@@ -66,11 +63,16 @@ def _with_frequent_patient(frame: pd.DataFrame, rows: int = 50) -> pd.DataFrame:
     return pd.concat([frame, extra], ignore_index=True)
 
 
-def _fit(frame: pd.DataFrame, rows_per_unit: int) -> RecordingMechanisms:
-    schema = load_schema(SPARCS_SCHEMA)
-    schema = schema.__class__(
+@pytest.fixture(scope="module")
+def schema(sparcs_schema_path: Path) -> Schema:
+    """The SPARCS schema without its long-label column."""
+    schema = load_schema(sparcs_schema_path)
+    return schema.__class__(
         {c: s for c, s in schema.columns.items() if c != "CCSR.Diagnosis.Description"}
     )
+
+
+def _fit(frame: pd.DataFrame, rows_per_unit: int, schema: Schema) -> RecordingMechanisms:
     unit = PrivacyUnit.of("patient_id", rows_per_unit)
     rng = np.random.default_rng(5)
     bounded = unit.bound(frame.drop(columns="CCSR.Diagnosis.Description"), rng)
@@ -81,10 +83,10 @@ def _fit(frame: pd.DataFrame, rows_per_unit: int) -> RecordingMechanisms:
 
 
 def test_a_frequent_patient_moves_each_statistic_at_most_its_sensitivity(
-    discharges: pd.DataFrame,
+    discharges: pd.DataFrame, schema: Schema
 ) -> None:
-    before = _fit(discharges, K).exact
-    after = _fit(_with_frequent_patient(discharges), K).exact
+    before = _fit(discharges, K, schema).exact
+    after = _fit(_with_frequent_patient(discharges), K, schema).exact
     compared = 0
     for purpose, (counts, bound) in before.items():
         if purpose not in after or after[purpose][0].shape != counts.shape:
@@ -95,8 +97,8 @@ def test_a_frequent_patient_moves_each_statistic_at_most_its_sensitivity(
         compared += 1
     assert compared >= 10  # every 1-way marginal at least
     # without the bound the same patient moves a marginal by far more than one row could
-    unbounded_before = _fit(discharges, 1000).exact
-    unbounded_after = _fit(_with_frequent_patient(discharges), 1000).exact
+    unbounded_before = _fit(discharges, 1000, schema).exact
+    unbounded_after = _fit(_with_frequent_patient(discharges), 1000, schema).exact
     los = "mst: 1-way marginal of 'los'"
     assert np.linalg.norm(unbounded_after[los][0] - unbounded_before[los][0]) == 50
 
@@ -128,13 +130,15 @@ def test_invalid_unit_settings_are_refused() -> None:
     assert PrivacyUnit.of(None).describe() == "per row"
 
 
-def test_synthesis_per_patient_end_to_end(tmp_path: Path, discharges: pd.DataFrame) -> None:
+def test_synthesis_per_patient_end_to_end(
+    tmp_path: Path, discharges: pd.DataFrame, sparcs_schema_path: Path
+) -> None:
     ledger = Ledger(tmp_path / "ledger.db")
     config = SynthesisConfig(
         epsilon=2.0, dataset="discharges", privacy_unit="patient_id", max_rows_per_unit=K,
         generator_options={"iterations": 100}, residual_scan=False,
     )  # fmt: skip
-    result = run_synthesis(discharges, config, schema=SPARCS_SCHEMA, ledger=ledger)
+    result = run_synthesis(discharges, config, schema=sparcs_schema_path, ledger=ledger)
     assert "patient_id" not in result.data.columns
     assert list(result.data.columns) == [c for c in discharges.columns if c != "patient_id"]
     assert result.privacy_unit.describe() == f"per patient_id (at most {K} rows each)"

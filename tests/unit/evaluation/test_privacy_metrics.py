@@ -14,7 +14,6 @@ Plus unit tests of the statistics against textbook values and brute force.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,40 +41,38 @@ from privsynth.evaluation.stats import (
     tpr_at_fpr,
     wilson_interval,
 )
-from privsynth.schema import load_schema
+from privsynth.schema import Schema
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 DIVERSITY = ("exact_copy_rate", "dcr", "nndr", "alpha_precision", "beta_recall")
 
 
 # --------------------------------------------------------------------------- fixtures
 
 
-def _read(name: str) -> pd.DataFrame:
-    return pd.read_csv(EXAMPLES / name, dtype=str, keep_default_na=False)
+@pytest.fixture(scope="module")
+def training(adult_frame: pd.DataFrame) -> pd.DataFrame:
+    return adult_frame
 
 
 @pytest.fixture(scope="module")
-def training() -> pd.DataFrame:
-    return _read("adult_sample.csv")
+def holdout(adult_holdout_frame: pd.DataFrame) -> pd.DataFrame:
+    return adult_holdout_frame
 
 
-@pytest.fixture(scope="module")
-def holdout() -> pd.DataFrame:
-    return _read("adult_holdout.csv")
-
-
-def _build(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame) -> EvaluationData:
-    schema = load_schema(EXAMPLES / "adult_schema.yaml")
+def _build(
+    real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, schema: Schema
+) -> EvaluationData:
     return EvaluationData.build(
         real, synthetic, holdout, schema=schema, sensitive=["income", "capital-gain"], seed=7
     )
 
 
 @pytest.fixture(scope="module")
-def copy_data(training: pd.DataFrame, holdout: pd.DataFrame) -> EvaluationData:
+def copy_data(
+    training: pd.DataFrame, holdout: pd.DataFrame, adult_schema: Schema
+) -> EvaluationData:
     """The copy generator: synthetic rows are the training rows."""
-    return _build(training, training.copy(), holdout)
+    return _build(training, training.copy(), holdout, adult_schema)
 
 
 @pytest.fixture(scope="module")
@@ -88,12 +85,14 @@ def holdout_halves(holdout: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def fresh_data(
-    training: pd.DataFrame, holdout_halves: tuple[pd.DataFrame, pd.DataFrame]
+    training: pd.DataFrame,
+    holdout_halves: tuple[pd.DataFrame, pd.DataFrame],
+    adult_schema: Schema,
 ) -> EvaluationData:
     """The holdout generator: synthetic rows are half of the unseen rows, the other half
     is the control group."""
     synthetic, control = holdout_halves
-    return _build(training, synthetic, control)
+    return _build(training, synthetic, control, adult_schema)
 
 
 @pytest.fixture(scope="module")
@@ -304,7 +303,7 @@ def test_alpha_precision_and_beta_recall_near_one_for_fresh_rows(
 
 
 def test_independent_marginals_lose_precision_and_collapse_loses_recall(
-    training: pd.DataFrame, holdout: pd.DataFrame
+    training: pd.DataFrame, holdout: pd.DataFrame, adult_schema: Schema
 ) -> None:
     rng = np.random.default_rng(5)
     n = 2_000
@@ -312,8 +311,8 @@ def test_independent_marginals_lose_precision_and_collapse_loses_recall(
         {c: training[c].to_numpy()[rng.integers(0, len(training), n)] for c in training}
     )
     collapsed = training.iloc[rng.integers(0, 40, n)].reset_index(drop=True)
-    implausible = _build(training, marginals, holdout)
-    narrow = _build(training, collapsed, holdout)
+    implausible = _build(training, marginals, holdout, adult_schema)
+    narrow = _build(training, collapsed, holdout, adult_schema)
     assert METRICS.get("alpha_precision")().compute(implausible).value < 0.6
     assert METRICS.get("beta_recall")().compute(narrow).value < 0.4
     assert METRICS.get("beta_recall")().compute(implausible).value > 0.8

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,13 +18,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from privsynth.cli.flags import for_cli
 from privsynth.errors import ConfigurationError
 from privsynth.evaluation import discriminator, fidelity, utility
 from privsynth.evaluation.base import METRICS, MetricResult
 from privsynth.evaluation.data import EvaluationData
-from privsynth.schema import Schema, load_schema
+from privsynth.schema import Schema
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 SECTIONS = {
     "column_distance": "fidelity",
     "marginal_tvd_2way": "fidelity",
@@ -39,23 +38,19 @@ FIDELITY = [name for name, section in SECTIONS.items() if section == "fidelity"]
 assert discriminator and fidelity and utility  # imported so the metrics register
 
 
-def _read(name: str) -> pd.DataFrame:
-    return pd.read_csv(EXAMPLES / name, dtype=str, keep_default_na=False)
+@pytest.fixture(scope="module")
+def schema(adult_schema: Schema) -> Schema:
+    return adult_schema
 
 
 @pytest.fixture(scope="module")
-def schema() -> Schema:
-    return load_schema(EXAMPLES / "adult_schema.yaml")
+def real(adult_frame: pd.DataFrame) -> pd.DataFrame:
+    return adult_frame
 
 
 @pytest.fixture(scope="module")
-def real() -> pd.DataFrame:
-    return _read("adult_sample.csv")
-
-
-@pytest.fixture(scope="module")
-def holdout() -> pd.DataFrame:
-    return _read("adult_holdout.csv")
+def holdout(adult_holdout_frame: pd.DataFrame) -> pd.DataFrame:
+    return adult_holdout_frame
 
 
 def independent_marginals(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
@@ -245,7 +240,9 @@ def test_tstr_without_target_is_a_configuration_error(
     data = EvaluationData.build(real, holdout, holdout, schema=schema)
     with pytest.raises(ConfigurationError) as caught:
         METRICS.get("tstr")().compute(data)
-    assert caught.value.hint and "--target" in caught.value.hint
+    hint = caught.value.hint
+    assert hint and "`target`" in hint  # the parameter; the CLI shows its flag
+    assert "--target" in for_cli(hint)
 
 
 def test_tstr_without_holdout_splits_the_real_rows(real: pd.DataFrame, schema: Schema) -> None:

@@ -24,6 +24,7 @@ def _spans(text: str) -> list[str]:
     return [text[d.start : d.end] for d in PIIDetector().analyze(text)]
 
 
+@pytest.mark.slow  # starts worker processes that load the models again
 def test_parallel_workers_give_the_same_results_in_order() -> None:
     serial = PIIDetector().analyze_batch(TEXTS)
     parallel = PIIDetector(DetectorConfig(n_process=2))
@@ -65,6 +66,7 @@ def test_bad_config_files_are_refused(tmp_path: Path, content: str) -> None:
         DetectorConfig.from_file(path)
 
 
+@pytest.mark.slow  # two fresh interpreters, each loading the models
 def test_detections_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
     """Presidio keeps the first of two equal results from a set: the recognizer order
     must not change with PYTHONHASHSEED, or scrubbed output would vary between runs."""

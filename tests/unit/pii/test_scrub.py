@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_inprocess import Cli
 
 from privsynth.pii.engine import PIIDetector
 from privsynth.pii.files import scrub_file
@@ -122,21 +121,17 @@ def test_residual_scan_reads_free_text_as_the_scrubber_does() -> None:
     assert precise.counts["note"]["DATE_TIME"] == 0  # what the high-recall mode adds
 
 
-def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "privsynth.cli.main", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, check=False)
-
-
-def test_cli_scrub_fails_closed_on_bad_input(tmp_path: Path) -> None:
+def test_cli_scrub_fails_closed_on_bad_input(cli: Cli, tmp_path: Path) -> None:
+    """One ``error:`` line and exit status 2; no output file, and no cell in the message."""
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "ok"}\n{"body": "no text field"}\n', encoding="utf-8")
-    done = _cli("scrub", bad, "-o", tmp_path / "out.jsonl")
-    assert done.returncode == 2
+    done = cli("scrub", bad, "-o", tmp_path / "out.jsonl")
+    assert done.code == 2
     assert done.stderr.strip().count("\n") == 0 and "line 2" in done.stderr
     assert not (tmp_path / "out.jsonl").exists()
     latin = tmp_path / "latin.txt"
     latin.write_bytes(b"Jos\xe9 Garc\xeda was seen today")
-    done = _cli("scrub", latin, "-o", tmp_path / "out.txt")
-    assert done.returncode == 2 and "UTF-8" in done.stderr and "Jos" not in done.stderr
-    done = _cli("scrub", bad, "-o", tmp_path / "o.jsonl", "--operator", "shred")
-    assert done.returncode == 2 and "redact" in done.stderr
+    done = cli("scrub", latin, "-o", tmp_path / "out.txt")
+    assert done.code == 2 and "UTF-8" in done.stderr and "Jos" not in done.stderr
+    done = cli("scrub", bad, "-o", tmp_path / "o.jsonl", "--operator", "shred")
+    assert done.code == 2 and "redact" in done.stderr

@@ -19,10 +19,10 @@ when this was written; a change that makes one flip must pick another seed here.
 
 Configurations: (a) a declared schema, (b) no schema (everything discovered with DP),
 (c) the declared schema with ``--privacy-unit patient_id`` (k = 5 rows per person).
-All commands of the module run through one driver process (:mod:`cli_driver`), and only
-those that the selected tests need. ``privsynth schema infer`` (a custodian's drafting
-tool, not DP) is checked too: its drafts of D and D' may differ only where marked
-``data_derived``.
+All commands of the module run in the test process, through the console script's entry
+point (:mod:`cli_inprocess`), and only those that the selected tests need. ``privsynth
+schema infer`` (a custodian's drafting tool, not DP) is checked too: its drafts of D and
+D' may differ only where marked ``data_derived``.
 """
 
 from __future__ import annotations
@@ -38,14 +38,11 @@ from typing import Any
 
 import pytest
 import yaml
-from cli_driver import Job, Outcome, cli_env, run_jobs
+from cli_inprocess import Job, Outcome, cli_environment, run_jobs, warm_up
 
 from privsynth.dp.ledger import Ledger
 from privsynth.synthesis import SEEDED_RUN
 
-ROOT = Path(__file__).resolve().parents[3]
-ADULT = ROOT / "examples" / "adult_sample.csv"
-ADULT_SCHEMA = ROOT / "examples" / "adult_schema.yaml"
 ROWS = 1500
 HEADER = ["patient_id", "age", "sex", "race", "income", "visit_date"]
 #: rows per person, cycled: persons of 1 to 6 rows (some above k = 5)
@@ -194,9 +191,9 @@ class World:
         return self.runs[f"{config}-{data}"]
 
 
-def _adult_rows() -> list[list[str]]:
+def _adult_rows(adult: Path) -> list[list[str]]:
     """The first ROWS records of UCI Adult with persons and visit dates added."""
-    with ADULT.open(newline="", encoding="utf-8") as handle:
+    with adult.open(newline="", encoding="utf-8") as handle:
         records = [r for _, r in zip(range(ROWS), csv.DictReader(handle), strict=False)]
     rows, person, left = [], 0, 0
     for index, record in enumerate(records):
@@ -218,8 +215,8 @@ def _adult_rows() -> list[list[str]]:
     return rows
 
 
-def _schema() -> dict[str, Any]:
-    public = yaml.safe_load(ADULT_SCHEMA.read_text(encoding="utf-8"))["columns"]
+def _schema(adult_schema: Path) -> dict[str, Any]:
+    public = yaml.safe_load(adult_schema.read_text(encoding="utf-8"))["columns"]
     assert "other_label" not in public["sex"]  # an undeclared sex has nowhere to go
     columns = {
         "patient_id": {"kind": "identifier"},
@@ -234,21 +231,21 @@ def _schema() -> dict[str, Any]:
     return {"version": 1, "columns": columns}
 
 
-def _write_inputs(work: Path) -> dict[str, Path]:
+def _write_inputs(work: Path, adult: Path, adult_schema: Path) -> dict[str, Path]:
     """D, its header alone, and D' for every crafted record: each ``data.csv`` in a
     folder of its own (so that messages naming the file read the same)."""
     (work / "data" / "D").mkdir(parents=True)
     with (work / "data" / "D" / "data.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(HEADER)
-        writer.writerows(_adult_rows())
+        writer.writerows(_adult_rows(adult))
     content = (work / "data" / "D" / "data.csv").read_bytes()
     bases = {"D": content, "header_only": content.split(b"\n", 1)[0] + b"\n"}
     paths = {"D": work / "data" / "D" / "data.csv"}
     for crafted in (*CRAFTED.values(), MANY_UNDECLARED):
         paths[crafted.id] = _data_file(work, crafted.id, bases[crafted.base] + crafted.text)
     paths["header_only"] = _data_file(work, "header_only", bases["header_only"])
-    schema = _schema()
+    schema = _schema(adult_schema)
     (work / "schema.yaml").write_text(yaml.safe_dump(schema, sort_keys=False), "utf-8")
     violated = {**schema["columns"], "sex": {"kind": "categorical", "categories": ["Female"]}}
     (work / "female_only.yaml").write_text(yaml.safe_dump({"version": 1, "columns": violated}))
@@ -305,14 +302,22 @@ def _command(name: str, work: Path, paths: dict[str, Path]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> World:
+def world(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    adult_path: Path,
+    adult_schema_path: Path,
+) -> World:
     work = tmp_path_factory.mktemp("neighbours")
-    paths = _write_inputs(work)
+    paths = _write_inputs(work, adult_path, adult_schema_path)
     jobs = [
         Job(name, work / "runs" / name, [_command(name, work, paths)])
         for name in sorted(_wanted(request))
     ]
-    outcomes = run_jobs(jobs, work, cli_env(work), warm=True)
+    with pytest.MonkeyPatch.context() as patch:
+        cli_environment(patch, work)
+        warm_up()  # what the first command would print once per process belongs to none
+        outcomes = run_jobs(jobs)
     return World(work, {j.id: Run(j.folder, outcomes[j.id][0]) for j in jobs})
 
 

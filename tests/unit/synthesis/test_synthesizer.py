@@ -91,6 +91,7 @@ def test_unknown_generator_options_are_refused_at_construction(tmp_path: Path) -
     assert not (tmp_path / "l.db").exists() or Ledger(tmp_path / "l.db").runs() == []
 
 
+@pytest.mark.slow  # starts a second interpreter
 def test_saved_model_round_trips_across_processes(fitted: Synthesizer, tmp_path: Path) -> None:
     path = fitted.save(tmp_path / "adult.privsynth")
     expected = fitted.sample(400, seed=5)
@@ -120,9 +121,7 @@ def _archive_bytes(path: Path) -> bytes:
         return b"".join(archive.read(name) for name in archive.namelist())
 
 
-def test_saved_model_holds_no_training_record(
-    adult: pd.DataFrame, tmp_path: Path
-) -> None:
+def test_saved_model_holds_no_training_record(adult: pd.DataFrame, tmp_path: Path) -> None:
     """Identifiers, a one-off category and a one-off number are in the training data;
     none may be in the model, whose schema was discovered with DP."""
     frame = adult[["age", "workclass", "education", "sex", "income"]].copy()
@@ -244,9 +243,7 @@ def test_a_model_loaded_elsewhere_warns_that_its_output_is_not_linked(
     assert elsewhere.artifacts() == []
 
 
-def test_warnings_reach_python_users_as_typed_warnings(
-    adult: pd.DataFrame, tmp_path: Path
-) -> None:
+def test_warnings_reach_python_users_as_typed_warnings(adult: pd.DataFrame, tmp_path: Path) -> None:
     from privsynth.schema import dump_schema
     from privsynth.schema.infer import infer_schema
 
