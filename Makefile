@@ -22,17 +22,24 @@ install: $(BIN)/.installed
 
 demo: $(BIN)/.installed
 	mkdir -p $(DEMO_DIR)
+	rm -f $(DEMO_DIR)/ledger.db  # a fresh demo budget each time (a real ledger is never reset)
 	$(BIN)/privsynth synthesize examples/adult_sample.csv --epsilon 2 \
 		--output $(DEMO_DIR)/adult_synthetic.csv --ledger $(DEMO_DIR)/ledger.db
+	# fit once (spends ε), then sample the saved model as often as needed (spends nothing)
+	$(BIN)/privsynth fit examples/adult_sample.csv --epsilon 1 --schema examples/adult_schema.yaml \
+		--output $(DEMO_DIR)/adult.privsynth --ledger $(DEMO_DIR)/ledger.db --quiet
+	$(BIN)/privsynth sample $(DEMO_DIR)/adult.privsynth -n 20000 \
+		--output $(DEMO_DIR)/adult_more.parquet --ledger $(DEMO_DIR)/ledger.db --quiet
 	$(BIN)/privsynth budget show adult_sample --ledger $(DEMO_DIR)/ledger.db
+	$(BIN)/privsynth lineage examples/adult_sample.csv --ledger $(DEMO_DIR)/ledger.db
 	# audit against the GDPR policy; exit 5 (a policy failed) is a verdict, not a demo failure
 	$(BIN)/privsynth audit --real examples/adult_sample.csv \
 		--synthetic $(DEMO_DIR)/adult_synthetic.csv --holdout examples/adult_holdout.csv \
 		--target income --quasi-identifiers age,sex,race,marital-status --sensitive income \
 		--policy gdpr-anonymisation --ledger $(DEMO_DIR)/ledger.db --dataset adult_sample \
 		-o $(DEMO_DIR)/report; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ]
-	@echo "synthetic data: $(DEMO_DIR)/adult_synthetic.csv   ledger: $(DEMO_DIR)/ledger.db" \
-		"  report: $(DEMO_DIR)/report/report.html"
+	@echo "synthetic data: $(DEMO_DIR)/adult_synthetic.csv   model: $(DEMO_DIR)/adult.privsynth" \
+		"  ledger: $(DEMO_DIR)/ledger.db   report: $(DEMO_DIR)/report/report.html"
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
