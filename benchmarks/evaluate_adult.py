@@ -72,4 +72,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from privsynth.xla import prefer_fast_compilation
+
+    prefer_fast_compilation()  # as the privsynth command does (the timings in docs/benchmarks.md)
     main()

@@ -52,7 +52,7 @@ def _ledger_rows(book: Ledger) -> tuple[list[dict[str, object]], list[dict[str, 
 
 def test_fit_once_then_sample_three_times_without_spending(fitted: Synthesizer) -> None:
     assert fitted.report is not None and fitted.record is not None
-    book = Ledger(fitted.report.status and fitted._ledger().path)
+    book = fitted._ledger()
     before = _ledger_rows(book)
     assert len(before[0]) == 1 and before[0][0]["status"] == "committed"
     draws = [fitted.sample(n) for n in (10, 500, 2000)]
