@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from privsynth.evaluation.base import RiskResult
     from privsynth.evaluation.result import EvaluationResult
     from privsynth.pii.scrub import ScrubReport
-    from privsynth.synthesis import SynthesisResult
+    from privsynth.synthesis import FitRecord, SynthesisResult
 
 out = Console()
 err = Console(stderr=True)
@@ -67,7 +67,7 @@ def synthesis_summary(result: SynthesisResult, ledger: Ledger) -> None:
         ("generator", result.generator),
         ("dataset", result.dataset),
         ("run id", result.run_id),
-        ("ε spent by this run", _spent_line(result)),
+        ("ε spent by this run", spent_text(result.fit.record)),
         ("privacy unit", result.privacy_unit.describe()),
         ("domain discovery", _discovery_line(result)),
         ("dataset budget", _budget_line(result.status)),
@@ -85,10 +85,11 @@ def synthesis_summary(result: SynthesisResult, ledger: Ledger) -> None:
     out.print(table)
 
 
-def _spent_line(result: SynthesisResult) -> str:
-    if math.isinf(result.spent_epsilon):
-        return f"∞: NOT PRIVATE (seeded noise; target was {result.epsilon:g})"
-    return f"{result.spent_epsilon:.4g} (target {result.epsilon:g}, δ={result.delta:g})"
+def spent_text(record: FitRecord) -> str:
+    """The ε a run spent against its target (∞, loudly, for a seeded run)."""
+    if math.isinf(record.spent_epsilon):
+        return f"∞: NOT PRIVATE (seeded noise; target was {record.epsilon:g})"
+    return f"{record.spent_epsilon:.4g} (target {record.epsilon:g}, δ={record.delta:g})"
 
 
 def _discovery_line(result: SynthesisResult) -> str:

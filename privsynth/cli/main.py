@@ -321,7 +321,9 @@ def lineage(
 
 def _check_not_input(input_path: Path, output: Path) -> None:
     if input_path.exists() and output.resolve() == input_path.resolve():
-        raise ConfigurationError("the output would overwrite the input", hint="choose another -o")
+        raise ConfigurationError(
+            "an output would overwrite the input", hint="choose another output path"
+        )
 
 
 def _check_model_path(path: Path) -> None:
@@ -454,8 +456,7 @@ def split(
 
     for target in (train, holdout):
         check_output_path(target)
-        if input_path.exists() and target.resolve() == input_path.resolve():
-            raise ConfigurationError("an output would overwrite the input", hint="rename it")
+        _check_not_input(input_path, target)
     kept, held = split_holdout(
         read_table(input_path), holdout_share, privacy_unit=privacy_unit, seed=seed
     )
@@ -513,8 +514,7 @@ def scrub(
         mode=mode,
     )  # fmt: skip
     roles = _schema_roles(schema) if schema else None
-    if output.exists() and input_path.exists() and output.resolve() == input_path.resolve():
-        raise ConfigurationError("the output would overwrite the input", hint="choose another -o")
+    _check_not_input(input_path, output)
     with console.progress_display() as progress:
         progress("loading models and scrubbing")
         result = scrub_file(Scrubber(scrub_config), input_path, output, text_field, roles)

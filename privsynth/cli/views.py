@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,12 +24,6 @@ def _print_rows(title: str, rows: list[tuple[str, str]]) -> None:
     console.out.print(table)
 
 
-def _spent(record: FitRecord) -> str:
-    if math.isinf(record.spent_epsilon):
-        return f"∞: NOT PRIVATE (seeded noise; target was {record.epsilon:g})"
-    return f"{record.spent_epsilon:.4g} (target {record.epsilon:g}, δ={record.delta:g})"
-
-
 def fit_summary(report: FitReport, model: Path, ledger: Ledger) -> None:
     """What the fit spent and where the model went."""
     record = report.record
@@ -39,7 +32,7 @@ def fit_summary(report: FitReport, model: Path, ledger: Ledger) -> None:
         ("generator", record.generator),
         ("dataset", record.dataset),
         ("run id", record.run_id),
-        ("ε spent by this run", _spent(record)),
+        ("ε spent by this run", console.spent_text(record)),
         ("privacy unit", record.unit.describe()),
         ("dataset budget", report.status.describe()),
         ("ledger", str(ledger.path)),
@@ -57,7 +50,7 @@ def sample_summary(record: FitRecord, report: SampleReport, rows: int, ledger: L
         ("output", str(report.output)),
         ("rows", f"{rows:,}"),
         ("ε spent by this draw", "0 (post-processing of a DP model)"),
-        ("model's run", f"{record.run_id} ({record.dataset}, {_spent(record)})"),
+        ("model's run", f"{record.run_id} ({record.dataset}, {console.spent_text(record)})"),
         ("ledger", f"{ledger.path}: {linked}"),
     ]
     if report.suppressed.rows_with_other:

@@ -303,8 +303,8 @@ class Synthesizer:
     def _ledger(self) -> Ledger:
         """The ledger to charge (opened on first use: the default path if none given)."""
         if self._book is None:
-            source = self._ledger_source
-            self._book = Ledger(source if not isinstance(source, Ledger) else source.path)
+            assert not isinstance(self._ledger_source, Ledger)  # kept as _book at setup
+            self._book = Ledger(self._ledger_source)
         return self._book
 
     def _known_ledger(self) -> Ledger | None:
