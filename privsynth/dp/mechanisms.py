@@ -75,6 +75,25 @@ class Mechanisms:
         noise = noise.reshape(exact.shape)
         return NoisyCounts(exact.astype(np.float64) + noise, sigma)
 
+    def subsampled_gaussian(
+        self, sigma: float, sample_rate: float, steps: int, purpose: str
+    ) -> NoiseSource:
+        """Charge ``steps`` Poisson-subsampled Gaussian steps (DP-SGD with noise multiplier
+        ``sigma`` on gradients clipped per row) and return the source to seed the
+        training noise from: the caller adds the noise, as Opacus does.
+
+        Amplification by subsampling is analysed for rows sampled independently; a privacy
+        unit with several rows would need a group analysis this library does not do yet,
+        so only the row unit is accepted."""
+        if self.rows_per_unit != 1:
+            raise ConfigurationError(
+                "DP-SGD protects single rows: it cannot protect a privacy unit with "
+                f"up to {self.rows_per_unit} rows",
+                hint="use a marginal generator (mst, aim) with `privacy_unit`",
+            )
+        self.filter.charge(cost_of.subsampled_gaussian(sigma, sample_rate, steps), purpose)
+        return self._noise_for(purpose)
+
     def select(self, scores: Sequence[float], rho: float, purpose: str, sensitivity: float) -> int:
         """Exponential mechanism: an index, likelier the higher its score; ``rho`` = eps²/8.
 

@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from privsynth.domain.codecs import Codes
 from privsynth.domain.table import EncodedTable
+from privsynth.dp.accounting import PrivacyCost
 from privsynth.dp.mechanisms import Mechanisms
 from privsynth.errors import ConfigurationError
 from privsynth.registry import Registry
@@ -47,6 +48,9 @@ class Generator(ABC):
     #: ``fit`` may spend through ``mechanisms``: declared so that a ledger can rebuild
     #: every spend, and checked by the tests
     costs: ClassVar[tuple[str, ...]] = ()
+    #: False for baselines that read the data without noise: a run with one records an
+    #: unbounded spend (ε = ∞) and is labelled "no formal privacy guarantee" everywhere
+    private: ClassVar[bool] = True
 
     @abstractmethod
     def fit(
@@ -66,6 +70,19 @@ class Generator(ABC):
     @abstractmethod
     def estimated_rows(self) -> int:
         """The model's private (noisy) estimate of the number of records."""
+
+    def planned_cost(
+        self, epsilon: float, delta: float, spent_before: PrivacyCost
+    ) -> PrivacyCost | None:
+        """What ``fit`` will charge, for generators whose cost is not a zCDP share.
+
+        ``None`` (the default, marginal methods): the run reserves a zCDP budget and
+        ``fit`` gets what is left of it as ``rho``. A generator with another Rényi curve
+        (DP-SGD's subsampled Gaussian) returns the cost it will charge, calibrated from
+        public parameters so that ``spent_before + cost`` is (``epsilon``, ``delta``)-DP;
+        the run then reserves exactly that composition. Called before the data is read.
+        """
+        return None
 
     def params(self) -> dict[str, Any]:
         """Hyper-parameters, recorded in the ledger and the report."""

@@ -16,6 +16,7 @@ from privsynth.dp.accounting.rdp import rho_for_epsilon
 from privsynth.dp.ledger import Ledger, check_budget_values
 from privsynth.dp.units import PrivacyUnit
 from privsynth.errors import ConfigurationError, SchemaError
+from privsynth.generators import Generator
 from privsynth.io import read_header
 from privsynth.pii.columns import classify_header
 from privsynth.schema import Schema, load_schema
@@ -180,11 +181,31 @@ class Plan:
     rho: float
     discovery_delta: float
     warnings: list[PrivsynthWarning]
+    #: what the generator will charge, when it is not a zCDP share (DP-SGD); the run
+    #: then reserves the zCDP share spent before it plus exactly this cost
+    generator_cost: PrivacyCost | None = None
+
+    @property
+    def prefix_rho(self) -> float:
+        """The zCDP spent before the generator runs: discovery and data-quality counts."""
+        shares = self.config.quality_share
+        if self.schema.needs_discovery():
+            shares += self.config.discovery_share
+        return self.rho * shares
 
     @property
     def limit(self) -> PrivacyCost:
         """The most this run may spend: what the ledger admits and reserves."""
-        return cost_of.zcdp(self.rho, self.discovery_delta)
+        if self.generator_cost is None:
+            return cost_of.zcdp(self.rho, self.discovery_delta)
+        prefix = cost_of.zcdp(self.prefix_rho, self.discovery_delta)
+        return cost_of.sequence_of([prefix, self.generator_cost])
+
+    def with_generator(self, generator: Generator) -> Plan:
+        """This plan, reserving what ``generator`` says it will charge (if not zCDP)."""
+        prefix = cost_of.zcdp(self.prefix_rho, self.discovery_delta)
+        planned = generator.planned_cost(self.config.epsilon, self.delta, prefix)
+        return replace(self, generator_cost=planned)
 
 
 def make_plan(source: Source, config: SynthesisConfig, schema: SchemaSource, book: Ledger) -> Plan:

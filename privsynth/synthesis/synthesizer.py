@@ -116,8 +116,9 @@ class Synthesizer:
             )
         started = time.monotonic()
         book = self._ledger()
-        plan = make_plan(data, self.config, self._schema_source, book)
-        fit = Fit(plan, make_generator(self.config), progress)
+        generator = make_generator(self.config)
+        plan = make_plan(data, self.config, self._schema_source, book).with_generator(generator)
+        fit = Fit(plan, generator, progress)
         progress("checking the privacy budget")
         book.admit(plan.dataset, plan.limit, plan.unit.column)  # before the data is read
         run_id, read = self._reserve(book, plan, data, progress)

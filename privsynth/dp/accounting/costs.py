@@ -154,6 +154,52 @@ def unbounded(reason: str) -> PrivacyCost:
     return PrivacyCost("unbounded", {"reason": reason}, np.full_like(rdp.ORDERS, np.inf))
 
 
+@MECHANISMS.register("sequence")
+def sequence(parts: list[Mapping[str, Any]]) -> PrivacyCost:
+    """The composition of named costs, stored as its parts (e.g. a run's reservation of a
+    zCDP share for discovery followed by DP-SGD's subsampled Gaussian)."""
+    if not parts:
+        raise ConfigurationError("a sequence of costs needs at least one part")
+    total = compose([from_dict(part) for part in parts])
+    stored = [{"mechanism": p["mechanism"], "params": dict(p["params"])} for p in parts]
+    return PrivacyCost("sequence", {"parts": stored}, total.rdp, total.delta)
+
+
+def sequence_of(costs: list[PrivacyCost]) -> PrivacyCost:
+    """:func:`sequence` of ``costs`` (each a named cost, not an anonymous composition)."""
+    return sequence([cost.to_dict() for cost in costs])
+
+
+def noise_multiplier_for(
+    epsilon: float, delta: float, sample_rate: float, steps: int, before: PrivacyCost
+) -> float:
+    """The smallest DP-SGD noise multiplier (to 0.1%) for which ``before`` followed by
+    ``steps`` subsampled Gaussian steps is (``epsilon``, ``delta``)-DP.
+
+    Bisection on the composed curve: it converts to a smaller epsilon as sigma grows."""
+
+    def epsilon_at(sigma: float) -> float:
+        return (before + subsampled_gaussian(sigma, sample_rate, steps)).epsilon(delta)
+
+    if before.epsilon(delta) >= epsilon:
+        raise ConfigurationError(
+            f"nothing of ε={epsilon:g} is left for training after the earlier spends",
+            hint="raise `epsilon` or lower the discovery and quality shares",
+        )
+    low, high = 0.05, 1.0
+    while epsilon_at(high) > epsilon:
+        low, high = high, high * 2.0
+        if high > 1e4:
+            raise ConfigurationError(
+                f"no noise level makes {steps} training steps fit ε={epsilon:g}",
+                hint="train fewer epochs or use a smaller batch",
+            )
+    while high - low > 1e-3 * high:
+        middle = (low + high) / 2.0
+        low, high = (low, middle) if epsilon_at(middle) <= epsilon else (middle, high)
+    return high
+
+
 def from_dict(data: Mapping[str, Any]) -> PrivacyCost:
     """Rebuild a cost from :meth:`PrivacyCost.to_dict` output (e.g. a ledger row)."""
     factory = MECHANISMS.get(str(data["mechanism"]))
