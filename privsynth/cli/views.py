@@ -55,6 +55,8 @@ def sample_summary(record: FitRecord, report: SampleReport, rows: int, ledger: L
     ]
     if report.suppressed.rows_with_other:
         lines.append(("suppressed categories", for_cli(report.suppressed.describe(rows))))
+    if report.constraints is not None:
+        lines.append(("constraints", report.constraints.describe()))
     _print_rows("privsynth sample", lines)
 
 

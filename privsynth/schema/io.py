@@ -13,6 +13,7 @@ import yaml
 
 from privsynth.domain.code_systems import CODE_SYSTEMS
 from privsynth.errors import SchemaError
+from privsynth.schema.constraints import check_constraints, parse_constraints
 from privsynth.schema.model import (
     GRANULARITIES,
     KINDS,
@@ -31,7 +32,7 @@ MAX_CATEGORIES = 5000
 MAX_BINS = 1000
 _TOP_LEVEL = {
     "version", "rows", "rows_data_derived", "missing_values", "privacy_unit",
-    "max_rows_per_unit", "columns",
+    "max_rows_per_unit", "columns", "constraints",
 }  # fmt: skip
 
 _HEADER = """\
@@ -79,6 +80,8 @@ def schema_to_dict(schema: Schema) -> dict[str, Any]:
     if schema.max_rows_per_unit is not None:
         out["max_rows_per_unit"] = schema.max_rows_per_unit
     out["columns"] = {name: _spec_to_dict(spec) for name, spec in schema.columns.items()}
+    if schema.constraints:
+        out["constraints"] = [constraint.to_dict() for constraint in schema.constraints]
     return out
 
 
@@ -118,7 +121,7 @@ def schema_from_dict(raw: Any, source: str = "schema", *, released: bool = False
         str(name): _parse_column(str(name), entry, released)
         for name, entry in raw["columns"].items()
     }
-    return Schema(
+    schema = Schema(
         columns=columns,
         rows=_parse_rows(raw.get("rows"), source),
         rows_data_derived=bool(raw.get("rows_data_derived", False)),
@@ -126,6 +129,12 @@ def schema_from_dict(raw: Any, source: str = "schema", *, released: bool = False
         privacy_unit=_parse_unit(raw.get("privacy_unit"), source),
         max_rows_per_unit=_parse_max_rows(raw.get("max_rows_per_unit"), source),
     )
+    constraints = parse_constraints(raw.get("constraints"), source)
+    try:
+        check_constraints(constraints, schema, released=released)
+    except SchemaError as exc:
+        raise SchemaError(f"{source}: {exc.message}", hint=exc.hint) from None
+    return dataclasses.replace(schema, constraints=constraints)
 
 
 def _parse_unit(value: Any, source: str) -> str | None:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from privsynth.schema.constraints import Constraint
 
 Kind = Literal["auto", "categorical", "numeric", "datetime", "identifier", "text"]
 KINDS: tuple[Kind, ...] = ("auto", "categorical", "numeric", "datetime", "identifier", "text")
@@ -165,6 +168,16 @@ class Schema:
     privacy_unit: str | None = None
     #: most rows kept per unit (``None``: the default, :data:`privsynth.dp.units.DEFAULT_MAX_ROWS`)
     max_rows_per_unit: int | None = None
+    #: rules every synthetic record satisfies, honoured when sampling (post-processing,
+    #: no privacy cost; see :mod:`privsynth.schema.constraints`)
+    constraints: tuple[Constraint, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.constraints:
+            from privsynth.schema.constraints import check_columns
+
+            object.__setattr__(self, "constraints", tuple(self.constraints))
+            check_columns(self.constraints, self)
 
     @classmethod
     def auto(cls, columns: list[str]) -> Schema:

@@ -20,6 +20,7 @@ from privsynth.generators import Generator
 from privsynth.io import read_header
 from privsynth.pii.columns import classify_header
 from privsynth.schema import Schema, load_schema
+from privsynth.schema.constraints import check_constraints
 from privsynth.schema.model import AutoSpec, ColumnSpec, IdentifierSpec
 from privsynth.synthesis.config import DISCOVERY_DELTA_SHARE, SynthesisConfig
 from privsynth.warnings import (
@@ -214,6 +215,7 @@ def make_plan(source: Source, config: SynthesisConfig, schema: SchemaSource, boo
     delta = config.delta if config.delta is not None else book.budget(config.dataset).delta
     check_budget_values(config.epsilon, delta)
     resolved, found = _resolve(schema, columns_of(source), config.strict, config.privacy_unit)
+    check_constraints(resolved.constraints, resolved)  # a typo fails before ε is spent
     rows_per_unit = config.max_rows_per_unit or resolved.max_rows_per_unit
     unit = PrivacyUnit.of(resolved.privacy_unit, rows_per_unit)
     discovery_delta = delta * DISCOVERY_DELTA_SHARE if resolved.needs_discovery() else 0.0

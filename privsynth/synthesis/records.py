@@ -41,6 +41,8 @@ class FitRecord:
     privacy_unit: str | None
     max_rows_per_unit: int
     seeded: bool
+    #: False when the generator has no formal privacy guarantee (a baseline: ε = ∞)
+    private: bool = True
     fitted_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     privsynth_version: str = __version__
 
@@ -98,6 +100,43 @@ class FitReport:
         return unmodelled_columns(self.schema, self.discovery)
 
 
+@dataclass(frozen=True)
+class ConstraintCount:
+    """What one schema constraint did to a draw: rows of the first draw that broke it,
+    and of those, the rows repaired by it and the rows dropped while breaking it."""
+
+    #: position in ``schema.constraints`` (from 0)
+    index: int
+    text: str
+    rejected: int = 0
+    repaired: int = 0
+    dropped: int = 0
+
+
+@dataclass(frozen=True)
+class ConstraintReport:
+    """How a draw honoured the schema's constraints (post-processing, free): the rows of
+    the first draw that broke one were replaced by fresh rows from the model
+    (``rows_redrawn``), else repaired (``rows_repaired``), else dropped (``rows_dropped``)."""
+
+    declared: int
+    rows_rejected: int = 0
+    rows_redrawn: int = 0
+    rows_repaired: int = 0
+    rows_dropped: int = 0
+    #: fresh rows drawn from the model in all, including those rejected in turn
+    extra_rows_drawn: int = 0
+    per_constraint: tuple[ConstraintCount, ...] = ()
+
+    def describe(self) -> str:
+        """One line for the run summary."""
+        text = (
+            f"{self.declared} declared; {self.rows_redrawn:,} rows re-drawn, "
+            f"{self.rows_repaired:,} repaired"
+        )
+        return text + (f", {self.rows_dropped:,} dropped" if self.rows_dropped else "")
+
+
 @dataclass
 class SampleReport:
     """One draw of synthetic rows: post-processing, free."""
@@ -109,6 +148,8 @@ class SampleReport:
     output_sha256: str | None = None
     #: whether the output was linked to its run in the ledger (lineage)
     recorded: bool = False
+    #: how the schema's constraints were honoured (``None``: the schema declares none)
+    constraints: ConstraintReport | None = None
 
 
 @dataclass

@@ -30,7 +30,7 @@ from privsynth.generators.base import no_progress
 from privsynth.io import TableRead, check_output_path, fingerprint, write_table
 from privsynth.schema import Schema
 from privsynth.synthesis.config import SynthesisConfig
-from privsynth.synthesis.drawing import draw, scan
+from privsynth.synthesis.drawing import draw_rows, scan
 from privsynth.synthesis.fitting import Fit, FittedModel, make_generator, read_source, source_name
 from privsynth.synthesis.model_file import ModelFile, load_model, save_model
 from privsynth.synthesis.plan import Plan, SchemaSource, Source, make_plan
@@ -170,6 +170,7 @@ class Synthesizer:
             generator_params=json.loads(json.dumps(fit.generator.params())),
             privacy_unit=plan.unit.column,
             max_rows_per_unit=plan.unit.max_rows, seeded=self.config.seed is not None,
+            private=fit.generator.private,
         )  # fmt: skip
 
     # sampling ---------------------------------------------------------------------------
@@ -199,7 +200,8 @@ class Synthesizer:
         if output is not None:
             check_output_path(output)
         count = _row_count(rows, model.default_rows)
-        data, suppressed = draw(model, count, self._rng(seed), self.config.suppressed, progress)
+        drawn = draw_rows(model, count, self._rng(seed), self.config.suppressed, progress)
+        data = drawn.data
         found: list[PrivsynthWarning] = []
         residual = None
         if self.config.residual_scan:
@@ -207,7 +209,7 @@ class Synthesizer:
             residual = scan(data, model.schema)
             if residual.total:
                 found.append(ResidualPIIWarning(residual_message(residual)))
-        report = SampleReport(count, suppressed, residual)
+        report = SampleReport(count, drawn.suppressed, residual, constraints=drawn.constraints)
         if output is not None:
             progress("writing output")
             found += self._write(data, Path(output), report)
