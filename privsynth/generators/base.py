@@ -84,6 +84,11 @@ class Generator(ABC):
         """
         return None
 
+    def check_columns(self, columns: list[str]) -> None:
+        """Refuse options that name columns the run will not model (e.g. a target),
+        before the ledger or the data is touched. ``columns``: the modelled columns as
+        far as the header and the schema tell."""
+
     def params(self) -> dict[str, Any]:
         """Hyper-parameters, recorded in the ledger and the report."""
         return {}

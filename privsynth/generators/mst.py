@@ -13,10 +13,8 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
-import jax.numpy as jnp
 import numpy as np
-import numpy.typing as npt
-from mbi import CliqueVector, Domain, Factor, LinearMeasurement, MarkovRandomField, estimation
+from mbi import Domain, LinearMeasurement, estimation
 
 from privsynth.domain.codecs import Codes
 from privsynth.domain.table import EncodedTable
@@ -35,7 +33,7 @@ from privsynth.generators.marginals import (
     marginal_counts,
     measurement,
 )
-from privsynth.generators.sampling import sample_model
+from privsynth.generators.pgm_model import PGMModel
 
 Edge = tuple[str, str]
 
@@ -58,7 +56,7 @@ class MST(Generator):
             )
         self.iterations = iterations
         self.split = split
-        self._model: MarkovRandomField | None = None
+        self._fitted: PGMModel | None = None
         self._compressions: dict[str, Compression] = {}
         self._total = 1.0
         self.tree: list[Edge] = []
@@ -97,9 +95,10 @@ class MST(Generator):
         progress("estimating the graphical model")
         self._total = estimate_total(released)
         domain = Domain(columns, [sizes[c] for c in columns])
-        self._model = estimation.mirror_descent(
+        model = estimation.mirror_descent(
             domain, measurements, known_total=self._total, iters=self.iterations
         )
+        self._fitted = PGMModel(model, dict(self._compressions), self._total)
 
     def _measure_one_way(
         self, table: EncodedTable, mechanisms: Mechanisms, rho: float
@@ -169,70 +168,28 @@ class MST(Generator):
         }
 
     def sample(self, rows: int, rng: np.random.Generator) -> dict[str, Codes]:
-        if self._model is None:
+        if self._fitted is None:
             raise RuntimeError("MST.sample called before fit")
-        compressed = sample_model(self._model, rows, rng)
-        return {c: comp.decompress(compressed[c], rng) for c, comp in self._compressions.items()}
+        return self._fitted.sample(rows, rng)
 
     def state_dict(self) -> GeneratorState:
         """Hyper-parameters, the tree, the compressions and the model's potentials and
         marginals: all derived from noisy measurements."""
-        if self._model is None:
+        if self._fitted is None:
             raise ConfigurationError("MST has not been fitted: nothing to save")
-        columns = list(self._compressions)
-        arrays: dict[str, npt.NDArray[Any]] = {}
-        for i, column in enumerate(columns):
-            arrays[f"kept.{i}"] = self._compressions[column].kept
-            arrays[f"merged.{i}"] = self._compressions[column].merged
-        cliques = {}
-        for part in ("potentials", "marginals"):
-            vector: CliqueVector = getattr(self._model, part)
-            cliques[part] = [list(clique) for clique in vector.cliques]
-            for j, clique in enumerate(vector.cliques):
-                arrays[f"{part}.{j}"] = np.asarray(vector.arrays[clique].values)
-        values = {
-            **self.params(), "columns": columns, "total": self._total,
-            "model_total": float(self._model.total), "cliques": cliques,
-        }  # fmt: skip
-        return GeneratorState(values, arrays)
+        state = self._fitted.state()
+        state.values.update(self.params())
+        return state
 
     @classmethod
     def from_state_dict(cls, state: GeneratorState) -> MST:
-        values, arrays = state.values, state.arrays
+        values = state.values
         mst = cls(int(values["iterations"]), tuple(values["split"]))
         mst.tree = [(str(a), str(b)) for a, b in values["tree"]]
-        mst._total = float(values["total"])
-        columns = [str(c) for c in values["columns"]]
-        for i, column in enumerate(columns):
-            mst._compressions[column] = Compression.from_parts(
-                arrays[f"kept.{i}"], arrays[f"merged.{i}"]
-            )
-        domain = Domain(columns, [mst._compressions[c].size for c in columns])
-        vectors = {
-            part: _clique_vector(domain, values["cliques"][part], arrays, part)
-            for part in ("potentials", "marginals")
-        }
-        mst._model = MarkovRandomField(
-            potentials=vectors["potentials"], marginals=vectors["marginals"],
-            total=float(values["model_total"]),
-        )  # fmt: skip
+        mst._fitted = PGMModel.from_state(state)
+        mst._compressions = mst._fitted.compressions
+        mst._total = mst._fitted.total
         return mst
-
-
-def _clique_vector(
-    domain: Domain, cliques: list[list[str]], arrays: Mapping[str, npt.NDArray[Any]], part: str
-) -> CliqueVector:
-    """Factors over ``cliques`` from saved arrays; a shape that does not fit the domain
-    is refused."""
-    factors = {}
-    for j, names in enumerate(cliques):
-        clique = tuple(str(n) for n in names)
-        sub = domain.project(clique)
-        values = np.asarray(arrays[f"{part}.{j}"], dtype=np.float64)
-        if values.shape != sub.shape:
-            raise ValueError(f"{part} of {clique} has shape {values.shape}, not {sub.shape}")
-        factors[clique] = Factor(sub, jnp.asarray(values))
-    return CliqueVector(domain, list(factors), factors)
 
 
 def _distribution(compression: Compression, released: NoisyCounts) -> np.ndarray:

@@ -204,6 +204,7 @@ class Plan:
 
     def with_generator(self, generator: Generator) -> Plan:
         """This plan, reserving what ``generator`` says it will charge (if not zCDP)."""
+        generator.check_columns([n for n, spec in self.schema.columns.items() if spec.modelled])
         prefix = cost_of.zcdp(self.prefix_rho, self.discovery_delta)
         planned = generator.planned_cost(self.config.epsilon, self.delta, prefix)
         return replace(self, generator_cost=planned)
