@@ -4,6 +4,8 @@ Importing this package changes no process-wide setting; programs that fit models
 call :func:`prefer_fast_compilation` first, for faster XLA compiles on CPUs.
 """
 
+from privsynth.generators import aim as _aim  # noqa: F401  (registers "aim")
+from privsynth.generators import dpsgd as _dpsgd  # noqa: F401  (registers "dpsgd", torch lazily)
 from privsynth.generators import mst as _mst  # noqa: F401  (registers "mst")
 from privsynth.generators.base import GENERATORS, Generator, ProgressCallback
 from privsynth.xla import prefer_fast_compilation
