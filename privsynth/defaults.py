@@ -12,5 +12,6 @@ QUALITY_SHARE = 0.02
 DEFAULT_MAX_ROWS = 5
 #: a drafted schema leaves out categories held by fewer records than this
 DEFAULT_MIN_COUNT = 10
-#: the generator used when none is named
-DEFAULT_GENERATOR = "mst"
+#: the generator used when none is named: "auto" picks one from the table's shape
+#: (privsynth.generators.choice)
+DEFAULT_GENERATOR = "auto"

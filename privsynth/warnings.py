@@ -19,7 +19,9 @@ class PrivsynthWarning(UserWarning):
 
 
 class NotPrivateWarning(PrivsynthWarning):
-    """The run's noise was seeded: its output is not differentially private."""
+    """The run's output is not differentially private: its noise was seeded, or its
+    generator has no formal privacy guarantee (a baseline, not for release; the ledger
+    records ε = ∞, which exhausts the dataset's budget)."""
 
 
 class DataDerivedSchemaWarning(PrivsynthWarning):

@@ -64,7 +64,7 @@ def synthesis_summary(result: SynthesisResult, ledger: Ledger) -> None:
     rows = [
         ("output", str(result.output) if result.output else "(not written)"),
         ("rows", f"{len(result.data):,}"),
-        ("generator", result.generator),
+        ("generator", result.fit.generator_line),
         ("dataset", result.dataset),
         ("run id", result.run_id),
         ("ε spent by this run", spent_text(result.fit.record)),
@@ -86,7 +86,13 @@ def synthesis_summary(result: SynthesisResult, ledger: Ledger) -> None:
 
 
 def spent_text(record: FitRecord) -> str:
-    """The ε a run spent against its target (∞, loudly, for a seeded run)."""
+    """The ε a run spent against its target (∞, loudly, for a seeded run or a baseline
+    generator without a formal privacy guarantee)."""
+    if not record.private:
+        return (
+            f"∞: NOT PRIVATE (no formal privacy guarantee: baseline generator "
+            f"{record.generator}; not for release; target was {record.epsilon:g})"
+        )
     if math.isinf(record.spent_epsilon):
         return f"∞: NOT PRIVATE (seeded noise; target was {record.epsilon:g})"
     return f"{record.spent_epsilon:.4g} (target {record.epsilon:g}, δ={record.delta:g})"

@@ -88,10 +88,18 @@ DeltaOption = Annotated[
 InputArgument = Annotated[Path, typer.Argument(metavar="INPUT", help="CSV or Parquet file")]
 SchemaFileOption = Annotated[Path | None, typer.Option(help="schema YAML declaring public domains")]
 StrictOption = Annotated[bool, typer.Option(help="refuse schema values marked data_derived")]
-GeneratorOption = Annotated[str, typer.Option(help="a registered generator name")]
+GeneratorOption = Annotated[
+    str,
+    typer.Option(
+        help="auto (picked from the table's width, and said), mst, aim, dpsgd, independent; "
+        "baselines with no formal privacy guarantee: sdv:gaussian_copula, sdv:ctgan"
+    ),
+]
 GeneratorOptions = Annotated[
     list[str] | None,
-    typer.Option(help="generator option KEY=VALUE, e.g. iterations=300 (repeatable)"),
+    typer.Option(
+        help="generator option KEY=VALUE, e.g. target=income or iterations=300 (repeatable)"
+    ),
 ]
 DatasetOption = Annotated[
     str | None, typer.Option(help="dataset name in the ledger (default: input file stem)")

@@ -29,7 +29,7 @@ def fit_summary(report: FitReport, model: Path, ledger: Ledger) -> None:
     record = report.record
     rows = [
         ("model", str(model)),
-        ("generator", record.generator),
+        ("generator", report.generator_line),
         ("dataset", record.dataset),
         ("run id", record.run_id),
         ("ε spent by this run", console.spent_text(record)),

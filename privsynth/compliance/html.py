@@ -116,6 +116,7 @@ def render_html(document: AuditDocument, figures: dict[str, str]) -> str:
         "doc": document,
         "ev": evaluation,
         "ledger": ledger,
+        "baseline": ledger.baseline_generator if ledger is not None else None,
         "copies": evaluation.metric("exact_copy_rate"),
         "risks": [(label, r) for key, label in RISKS if (r := evaluation.risk(key)) is not None],
         "header_facts": _header_facts(document),
@@ -349,6 +350,9 @@ def _ledger_facts(ledger: LedgerPrivacy) -> list[tuple[str, object, bool]]:
             ("Finished", run.get("finished_at"), False),
             ("Seeded noise", _seeded(notes), False),
         ]
+    if ledger.baseline_generator is not None:
+        guarantee = f"none (baseline generator {ledger.baseline_generator})"
+        facts.append(("Formal privacy guarantee", guarantee, False))
     return facts
 
 

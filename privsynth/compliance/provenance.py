@@ -74,6 +74,14 @@ class LedgerPrivacy:
             return {}
         return parsed if isinstance(parsed, dict) else {}
 
+    @property
+    def baseline_generator(self) -> str | None:
+        """The matched run's generator when the run's notes say it has no formal privacy
+        guarantee (a non-private baseline); None otherwise, or when no run matched."""
+        if self.run is None or self.run_notes.get("private") is not False:
+            return None
+        return str(self.run.get("generator") or "unknown")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,

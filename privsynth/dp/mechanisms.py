@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from privsynth.dp.accounting import PrivacyFilter
+from privsynth.dp.accounting import PrivacyCost, PrivacyFilter
 from privsynth.dp.accounting import costs as cost_of
 from privsynth.dp.accounting.tails import release_threshold
 from privsynth.dp.noise import NoiseSource, effective_sigma
@@ -93,6 +93,23 @@ class Mechanisms:
             )
         self.filter.charge(cost_of.subsampled_gaussian(sigma, sample_rate, steps), purpose)
         return self._noise_for(purpose)
+
+    def external(self, cost: PrivacyCost, purpose: str) -> None:
+        """Charge ``cost`` for a release whose noise a trusted external library adds
+        (e.g. smartnoise-synth's MST or AIM), before the caller hands it the rows.
+
+        The noise is then that library's, drawn from its own generators (not privsynth's
+        exact samplers: smartnoise uses OpenDP's floating-point Gaussian and numpy's
+        non-cryptographic global generator), and the cost is only as true as the
+        library's own analysis. Such libraries calibrate to one row per person, so only
+        the row unit is accepted."""
+        if self.rows_per_unit != 1:
+            raise ConfigurationError(
+                "an external DP library protects single rows: it cannot protect a privacy "
+                f"unit with up to {self.rows_per_unit} rows",
+                hint="use a marginal generator (mst, aim) with `privacy_unit`",
+            )
+        self.filter.charge(cost, purpose)
 
     def select(self, scores: Sequence[float], rho: float, purpose: str, sensitivity: float) -> int:
         """Exponential mechanism: an index, likelier the higher its score; ``rho`` = eps²/8.

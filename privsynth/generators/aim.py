@@ -49,6 +49,9 @@ from privsynth.generators.sampling import sample_model
 from privsynth.generators.workload import Clique, build_workload
 
 _NOISE_PENALTY = math.sqrt(2.0 / math.pi)  # E|N(0, σ²)| / σ
+#: seconds of adaptive rounds before the rest of the budget goes to one last measurement
+#: (``None``: no limit; then the rounds end only when the budget does)
+DEFAULT_TIME_BUDGET = 40.0
 
 
 @dataclass
@@ -102,7 +105,7 @@ class AIM(Generator):
         target_weight: float = 4.0,
         degree: int = 3,
         max_rounds: int | None = None,
-        time_budget: float | None = None,
+        time_budget: float | None = DEFAULT_TIME_BUDGET,
         max_model_mb: float = 20.0,
         max_workload: int = 1000,
         iterations: int = 1000,
@@ -110,15 +113,15 @@ class AIM(Generator):
         anneal_share: float = 0.9,
         scoring_rows: int = 50_000,
         target_pairs: bool = True,
+        compress_sigmas: float = 3.0,
     ) -> None:
-        _check_options(max_rounds, time_budget, max_model_mb, iterations, round_iterations)
-        if not 0.0 < anneal_share < 1.0:
-            raise ConfigurationError("AIM's `anneal_share` must be in (0, 1)")
+        _check_options({k: v for k, v in locals().items() if k in _OPTIONS})
         self.target, self.target_weight, self.degree = target, target_weight, degree
         self.max_rounds, self.time_budget, self.max_model_mb = max_rounds, time_budget, max_model_mb
         self.max_workload, self.iterations = max_workload, iterations
         self.round_iterations, self.anneal_share = round_iterations, anneal_share
         self.scoring_rows, self.target_pairs = scoring_rows, target_pairs
+        self.compress_sigmas = compress_sigmas
         self._fitted: PGMModel | None = None
         self.selected: list[Clique] = []
 
@@ -129,7 +132,7 @@ class AIM(Generator):
             "max_model_mb": self.max_model_mb, "max_workload": self.max_workload,
             "iterations": self.iterations, "round_iterations": self.round_iterations,
             "anneal_share": self.anneal_share, "scoring_rows": self.scoring_rows,
-            "target_pairs": self.target_pairs,
+            "target_pairs": self.target_pairs, "compress_sigmas": self.compress_sigmas,
             "selected": [list(c) for c in self.selected],
         }  # fmt: skip
 
@@ -197,8 +200,8 @@ class AIM(Generator):
             released[column] = mechanisms.gaussian_counts(
                 counts, share, f"aim: 1-way marginal of {column!r}"
             )
-            compressions[column] = Compression.from_noisy(
-                released[column].values, 3.0 * released[column].sigma
+            compressions[column] = Compression.capped(
+                released[column].values, released[column].sigma, self.compress_sigmas, 0.05
             )
         codes = {c: compressions[c].compress(table.codes[c]) for c in table.codecs}
         state = _State(codes, {c: compressions[c].size for c in codes}, rho)
@@ -360,7 +363,7 @@ class AIM(Generator):
 _OPTIONS = (
     "target", "target_weight", "degree", "max_rounds", "time_budget", "max_model_mb",
     "max_workload", "iterations", "round_iterations", "anneal_share", "scoring_rows",
-    "target_pairs",
+    "target_pairs", "compress_sigmas",
 )  # fmt: skip
 
 
@@ -368,18 +371,29 @@ def _cells(sizes: dict[str, int], clique: Clique) -> int:
     return int(np.prod([sizes[c] for c in clique]))
 
 
-def _check_options(
-    max_rounds: int | None,
-    time_budget: float | None,
-    max_model_mb: float,
-    iterations: int,
-    round_iterations: int,
-) -> None:
-    if max_rounds is not None and max_rounds < 1:
-        raise ConfigurationError("AIM's `max_rounds` must be at least 1")
-    if time_budget is not None and not time_budget > 0:
-        raise ConfigurationError("AIM's `time_budget` must be a positive number of seconds")
-    if not max_model_mb > 0:
-        raise ConfigurationError("AIM's `max_model_mb` must be positive")
-    if iterations < 1 or round_iterations < 1:
-        raise ConfigurationError("AIM needs at least one estimation iteration")
+#: (option, smallest allowed value, whether it must be whole, whether None is allowed)
+_LIMITS: tuple[tuple[str, float, bool, bool], ...] = (
+    ("target_weight", 0.0, False, False), ("degree", 1, True, False),
+    ("max_rounds", 1, True, True), ("time_budget", 1e-9, False, True),
+    ("max_model_mb", 1e-9, False, False), ("max_workload", 1, True, False),
+    ("iterations", 1, True, False), ("round_iterations", 1, True, False),
+    ("anneal_share", 1e-9, False, False), ("scoring_rows", 100, True, False),
+    ("compress_sigmas", 0.0, False, False),
+)  # fmt: skip
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    """Every numeric option a number in range (read from the command line as text)."""
+    for name, low, whole, optional in _LIMITS:
+        value = options[name]
+        if value is None and optional:
+            continue
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or (whole and not isinstance(value, int)) or not value >= low:
+            kind = "a whole number" if whole else "a number"
+            bound = "above 0" if low == 1e-9 else f"of at least {low:g}"
+            raise ConfigurationError(f"AIM's `{name}` must be {kind} {bound}")
+    if not options["anneal_share"] < 1.0:
+        raise ConfigurationError("AIM's `anneal_share` must be below 1")
+    if options["target"] is not None and not isinstance(options["target"], str):
+        raise ConfigurationError("AIM's `target` must be a column name")

@@ -88,6 +88,7 @@ class Generator(ABC):
         """Refuse options that name columns the run will not model (e.g. a target),
         before the ledger or the data is touched. ``columns``: the modelled columns as
         far as the header and the schema tell."""
+        return None
 
     def params(self) -> dict[str, Any]:
         """Hyper-parameters, recorded in the ledger and the report."""

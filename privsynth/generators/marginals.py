@@ -48,6 +48,19 @@ class Compression:
         return cls(kept, merged, forward)
 
     @classmethod
+    def capped(cls, noisy: FloatArray, sigma: float, sigmas: float, share: float) -> Compression:
+        """Merge codes below ``sigmas`` noise deviations, lowering the threshold while the
+        merged codes hold more than ``share`` of the noisy total: a bucket decompresses
+        uniformly, which is harmless for rare codes but erases the shape of a column
+        whose codes are all small (a wide numeric column on a small table)."""
+        total = max(float(np.maximum(noisy, 0.0).sum()), 1.0)
+        for multiple in (sigmas, sigmas / 2.0, sigmas / 4.0, 0.0):
+            below = noisy < multiple * sigma
+            if float(np.maximum(noisy[below], 0.0).sum()) <= share * total:
+                break
+        return cls.from_noisy(noisy, multiple * sigma)
+
+    @classmethod
     def from_parts(cls, kept: npt.NDArray[np.int64], merged: npt.NDArray[np.int64]) -> Compression:
         """Rebuilt from :attr:`kept` and :attr:`merged` (a saved model); they must
         partition the column's codes."""

@@ -12,6 +12,7 @@ from privsynth.dp.ledger import check_budget_values, check_dataset_name
 from privsynth.dp.units import PrivacyUnit
 from privsynth.errors import ConfigurationError
 from privsynth.generators import GENERATORS
+from privsynth.generators.choice import AUTO, check_auto_options
 
 #: share of delta given to thresholded category discovery (the rest to the conversion)
 DISCOVERY_DELTA_SHARE = 0.01
@@ -57,7 +58,10 @@ class SynthesisConfig:
     def validate(self) -> None:
         """Refuse a configuration that cannot run, before the ledger or the data is used."""
         check_budget_values(self.epsilon, self.delta if self.delta is not None else 1e-6)
-        GENERATORS.get(self.generator)
+        if self.generator == AUTO:
+            check_auto_options(self.generator_options)
+        else:
+            GENERATORS.get(self.generator)
         self._check_rows()
         self._check_shares()
         if self.dataset is None:

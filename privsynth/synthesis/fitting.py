@@ -48,8 +48,18 @@ class FittedModel:
     default_rows: int
 
 
+def not_private_message(name: str) -> str:
+    """The warning for a run with a generator that has no formal privacy guarantee."""
+    return (
+        f"generator {name} has no formal privacy guarantee: a baseline, not for release "
+        "(the ledger records ε = ∞ for this run, which exhausts the dataset's budget)"
+    )
+
+
 def make_generator(config: SynthesisConfig) -> Generator:
-    """The configured generator, with a clear error for options it does not take."""
+    """The configured generator, with a clear error for options it does not take (and,
+    for one that needs an optional package, for a missing package: raised by its
+    constructor, before any ledger is opened or data read)."""
     factory = GENERATORS.get(config.generator)
     try:
         return factory(**config.generator_options)
@@ -93,6 +103,8 @@ class Fit:
             self.warnings.append(
                 NotPrivateWarning("`seed` makes the noise reproducible: this run is not private")
             )
+        if not generator.private:
+            self.warnings.append(NotPrivateWarning(not_private_message(generator.name)))
 
     def execute(self, read: TableRead, name: str) -> FittedModel:
         """Fit on ``read``; the model and the completed schema."""
@@ -126,10 +138,18 @@ class Fit:
         return self.filter.accountant.history + self.unbounded_spends()
 
     def unbounded_spends(self) -> list[Spend]:
-        """A seeded run's noise protects nothing: recorded as an infinite cost."""
-        if self.plan.config.seed is None:
-            return []
-        return [Spend(SEEDED_RUN, cost_of.unbounded("the noise was seeded"))]
+        """What protects nothing, recorded as an infinite cost: a seeded run's noise, and
+        a generator without a formal privacy guarantee (a baseline)."""
+        found = []
+        if self.plan.config.seed is not None:
+            found.append(Spend(SEEDED_RUN, cost_of.unbounded("the noise was seeded")))
+        if not self.generator.private:
+            name = self.generator.name
+            reason = f"generator {name} has no formal privacy guarantee"
+            found.append(
+                Spend(f"no formal privacy guarantee: generator {name}", cost_of.unbounded(reason))
+            )
+        return found
 
     def notes(self) -> dict[str, Any]:
         """What the ledger keeps about the run besides its spends (no data values)."""
@@ -139,6 +159,7 @@ class Fit:
             "discovered": self.discovery.columns,
             "generator_params": self.generator.params(),
             "seeded": self.plan.config.seed is not None,
+            "private": self.generator.private,
             "privacy_unit": self.plan.unit.describe(),
             "spends_made": [s.purpose for s in self.filter.accountant.history],
         }

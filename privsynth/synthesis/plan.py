@@ -187,6 +187,11 @@ class Plan:
     generator_cost: PrivacyCost | None = None
 
     @property
+    def modelled_columns(self) -> list[str]:
+        """The columns the generator will model, as far as header and schema tell."""
+        return [name for name, spec in self.schema.columns.items() if spec.modelled]
+
+    @property
     def prefix_rho(self) -> float:
         """The zCDP spent before the generator runs: discovery and data-quality counts."""
         shares = self.config.quality_share
@@ -204,7 +209,7 @@ class Plan:
 
     def with_generator(self, generator: Generator) -> Plan:
         """This plan, reserving what ``generator`` says it will charge (if not zCDP)."""
-        generator.check_columns([n for n, spec in self.schema.columns.items() if spec.modelled])
+        generator.check_columns(self.modelled_columns)
         if "subsampled_gaussian" in generator.costs and not self.unit.is_row:
             raise ConfigurationError(
                 f"generator {generator.name!r} (DP-SGD) protects single rows, not a privacy "

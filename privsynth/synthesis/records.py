@@ -88,6 +88,15 @@ class FitReport:
     #: warning messages (also issued through :mod:`warnings` as PrivsynthWarning)
     warnings: list[str]
     seconds: float
+    #: why the generator was picked, when the user left the choice to privsynth
+    generator_choice: str | None = None
+
+    @property
+    def generator_line(self) -> str:
+        """The generator's name, and why it was picked if privsynth picked it."""
+        if self.generator_choice is None:
+            return self.record.generator
+        return f"{self.record.generator} (picked automatically: {self.generator_choice})"
 
     @property
     def discovery_epsilon(self) -> float:

@@ -21,12 +21,14 @@ import numpy as np
 import pandas as pd
 
 from privsynth.cells import mark_missing
+from privsynth.defaults import DEFAULT_GENERATOR
 from privsynth.dp.accounting import compose
 from privsynth.dp.ledger import Ledger
 from privsynth.errors import ConfigurationError
 from privsynth.fingerprint import keyed_fingerprint
 from privsynth.generators import GENERATORS, ProgressCallback
 from privsynth.generators.base import no_progress
+from privsynth.generators.choice import AUTO, GeneratorChoice, choose_generator
 from privsynth.io import TableRead, check_output_path, fingerprint, write_table
 from privsynth.schema import Schema
 from privsynth.synthesis.config import SynthesisConfig
@@ -56,7 +58,7 @@ class Synthesizer:
 
     def __init__(
         self,
-        generator: str = "mst",
+        generator: str = DEFAULT_GENERATOR,
         *,
         epsilon: float,
         dataset: str,
@@ -89,13 +91,16 @@ class Synthesizer:
 
     def _setup(self, config: SynthesisConfig, schema: SchemaSource, ledger: LedgerSource) -> None:
         config.validate()
-        make_generator(config)  # refuses unknown options now, not after admission
+        if config.generator != AUTO:
+            make_generator(config)  # refuses unknown options now, not after admission
         self.config = config
         self._schema_source = schema
         self._ledger_source = ledger
         self._book: Ledger | None = ledger if isinstance(ledger, Ledger) else None
         self._model: FittedModel | None = None
         self._draws = 0
+        #: the generator picked for ``"auto"`` and why (None when one was named)
+        self.choice: GeneratorChoice | None = None
         #: the fit's account (None before :meth:`fit`, and for a loaded model)
         self.report: FitReport | None = None
         #: the ledger run this model descends from (after :meth:`fit` or :meth:`load`)
@@ -116,8 +121,9 @@ class Synthesizer:
             )
         started = time.monotonic()
         book = self._ledger()
+        plan = self._choose(make_plan(data, self.config, self._schema_source, book), progress)
         generator = make_generator(self.config)
-        plan = make_plan(data, self.config, self._schema_source, book).with_generator(generator)
+        plan = plan.with_generator(generator)
         fit = Fit(plan, generator, progress)
         progress("checking the privacy budget")
         book.admit(plan.dataset, plan.limit, plan.unit.column)  # before the data is read
@@ -127,9 +133,21 @@ class Synthesizer:
         self.report = FitReport(
             self.record, book.status(plan.dataset), fit.spends, fit.schema, fit.discovery,
             fit.quality, [str(w) for w in fit.warnings], time.monotonic() - started,
+            self.choice.reason if self.choice else None,
         )  # fmt: skip
         emit(fit.warnings)
         return self
+
+    def _choose(self, plan: Plan, progress: ProgressCallback) -> Plan:
+        """With ``auto``, the generator picked from the plan's public columns."""
+        if self.config.generator != AUTO:
+            return plan
+        self.choice = choose_generator(plan.modelled_columns, self.config.generator_options)
+        self.config = replace(
+            self.config, generator=self.choice.name, generator_options=self.choice.options
+        )
+        progress(f"generator {self.choice.name}: {self.choice.reason}")
+        return replace(plan, config=self.config)
 
     def _reserve(
         self, book: Ledger, plan: Plan, data: Source, progress: ProgressCallback

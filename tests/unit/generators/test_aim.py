@@ -92,7 +92,9 @@ def test_every_round_is_paid_through_the_ledger_and_the_budget_is_used_up(
     rounds = [s for s in steps if s.startswith("AIM round")]
     assert len(rounds) == len(measured)
     assert synthesizer.record is not None
-    assert len(synthesizer.record.generator_params["selected"]) == len(measured)
+    pairs = [s for s in spends if s["purpose"].startswith("aim: target pair")]
+    assert len(pairs) == 14  # every (column, income) marginal, measured up front
+    assert len(synthesizer.record.generator_params["selected"]) == len(measured) + len(pairs)
 
 
 def test_the_model_samples_the_schema_and_round_trips_through_a_file(
