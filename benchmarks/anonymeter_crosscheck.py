@@ -433,7 +433,12 @@ def synthesize(out: Path, epsilon: float, seed: int) -> None:
 
     train, _ = load_split()
     config = privsynth.SynthesisConfig(
-        epsilon=epsilon, dataset="adult-xcheck", residual_scan=False, seed=seed, unsafe_seed=True
+        epsilon=epsilon,
+        generator="mst",
+        dataset="adult-xcheck",
+        residual_scan=False,
+        seed=seed,
+        unsafe_seed=True,
     )
     ledger = Path(os.environ.get("TMPDIR", "/tmp")) / f"anonymeter_xcheck_{os.getpid()}.db"
     result = privsynth.run_synthesis(train, config, schema=SCHEMA, ledger=ledger)

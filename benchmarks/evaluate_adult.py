@@ -40,7 +40,11 @@ def main() -> None:
     schema = load_schema(ROOT / "examples" / "adult_schema.yaml")
     with tempfile.TemporaryDirectory() as tmp:
         config = SynthesisConfig(
-            epsilon=1.0, residual_scan=False, rows=len(train), dataset="adult-train"
+            epsilon=1.0,
+            generator="mst",
+            residual_scan=False,
+            rows=len(train),
+            dataset="adult-train",
         )
         synthetic = run_synthesis(train, config, schema=schema, ledger=Path(tmp) / "l.db").data
     started = time.perf_counter()

@@ -136,7 +136,7 @@ def synthesize(folder: Path, train: Path) -> Path:
     command = [
         str(ROOT / ".venv" / "bin" / "privsynth"), "synthesize", str(train), "--epsilon", "1",
         "--dataset", "sparcs-scale", "--ledger", str(folder / "ledger.db"), "-o", str(output),
-        "--rows", str(TRAIN_ROWS), "--quiet",
+        "--rows", str(TRAIN_ROWS), "--generator", "mst", "--quiet",
     ]  # fmt: skip
     subprocess.run(command, check=True)
     return output

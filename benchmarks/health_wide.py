@@ -242,6 +242,7 @@ def synthesize(
     marks: list[tuple[str, float]] = []
     config = privsynth.SynthesisConfig(
         epsilon=epsilon,
+        generator="mst",
         delta=delta,
         rows=len(train),
         dataset=f"sparcs-{seed}",

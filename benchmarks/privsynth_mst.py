@@ -93,6 +93,7 @@ def run_seed(
     marks: list[tuple[str, float]] = []
     config = SynthesisConfig(
         epsilon=args.epsilon,
+        generator="mst",
         delta=args.delta,
         rows=len(train),
         dataset=f"bench-{seed}",

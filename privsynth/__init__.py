@@ -21,6 +21,7 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from privsynth.defaults import DEFAULT_GENERATOR
 from privsynth.errors import (
     BudgetExceededError,
     ConfigurationError,
@@ -75,7 +76,7 @@ def synthesize(
     *,
     dataset: str,
     schema: Schema | str | Path | None = None,
-    generator: str = "mst",
+    generator: str = DEFAULT_GENERATOR,
     rows: int | None = None,
     ledger: Ledger | str | Path | None = None,
     **settings: Any,

@@ -81,7 +81,9 @@ def report(adult_frame: pd.DataFrame, adult_path: Path, tmp_path_factory: pytest
     holdout = pd.read_csv(adult_path.parent / "adult_holdout.csv", dtype=str,
                           keep_default_na=False)[COLUMNS].head(1000)  # fmt: skip
     ledger = Ledger(folder / "ledger.db")
-    config = SynthesisConfig(epsilon=1, residual_scan=False, dataset="adult-browser")
+    config = SynthesisConfig(
+        epsilon=1, generator="mst", residual_scan=False, dataset="adult-browser"
+    )
     result = run_synthesis(real, config, ledger=ledger)
     inputs = AuditInputs(
         real=real, synthetic=result.data, holdout=holdout, target="income",

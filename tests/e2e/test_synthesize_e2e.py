@@ -36,7 +36,10 @@ def test_headline_run_without_schema_keeps_rare_values_out(
     source = tmp_path / "adult.csv"
     data.to_csv(source, index=False)
     output, ledger = tmp_path / "synthetic.parquet", tmp_path / "ledger.db"
-    done = _run("synthesize", source, "--epsilon", "2", "-o", output, "--ledger", ledger)
+    done = _run(
+        "synthesize", source, "--epsilon", "2", "--generator", "mst", "-o", output,
+        "--ledger", ledger,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "ε spent by this run" in done.stdout
     synthetic = pd.read_parquet(output)
@@ -62,6 +65,8 @@ def test_public_schema_run_keeps_relations(
         adult_path,
         "--epsilon",
         "2",
+        "--generator",
+        "mst",
         "--schema",
         adult_schema_path,
         "--strict",

@@ -42,7 +42,7 @@ def _schema(sex: tuple[str, ...] = ("Female", "Male")) -> Schema:
 
 def _config(dataset: str, **options: object) -> SynthesisConfig:
     return SynthesisConfig(
-        epsilon=1.0, dataset=dataset, residual_scan=False,
+        epsilon=1.0, generator="mst", dataset=dataset, residual_scan=False,
         generator_options={"iterations": 50}, **options,  # type: ignore[arg-type]
     )  # fmt: skip
 

@@ -85,14 +85,18 @@ def test_a_renamed_copy_or_a_dataframe_of_the_same_rows_is_refused(
     original = tmp_path / "visits.csv"
     adult4.to_csv(original, index=False)
     config = SynthesisConfig(
-        epsilon=3.0, dataset="visits", residual_scan=False, generator_options={"iterations": 20}
+        epsilon=3.0,
+        generator="mst",
+        dataset="visits",
+        residual_scan=False,
+        generator_options={"iterations": 20},
     )
     run_synthesis(original, config, ledger=ledger)
     renamed = tmp_path / "visits_copy.csv"
     renamed.write_bytes(original.read_bytes())
     before = ledger.runs(), ledger.spends()
     for source, name in ((renamed, "visits_copy"), (adult4, "fresh-name")):
-        other = SynthesisConfig(epsilon=0.5, dataset=name, residual_scan=False)
+        other = SynthesisConfig(epsilon=0.5, generator="mst", dataset=name, residual_scan=False)
         with pytest.raises(BudgetExceededError) as caught:
             run_synthesis(source, other, ledger=ledger)
         assert "`dataset=visits`" in caught.value.one_line()

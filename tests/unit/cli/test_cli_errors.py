@@ -13,6 +13,7 @@ installed ``privsynth`` executable, in the background meanwhile (:mod:`cli_drive
 from __future__ import annotations
 
 import csv
+import inspect
 import math
 import shutil
 from collections.abc import Iterator
@@ -55,10 +56,11 @@ def _synth(
     schema: str = "{s4}",
     out: str = "{out}",
     dataset: str = DATASET,
+    generator: str = "mst",
 ) -> str:
     schema_option = f"--schema {schema}" if schema else ""
     return (
-        f"synthesize {source} -e 1 {extra} {schema_option} "
+        f"synthesize {source} -e 1 --generator {generator} {extra} {schema_option} "
         f"--ledger {{ledger}} -o {out} --dataset {dataset} -q"
     )
 
@@ -78,7 +80,7 @@ CASES = [
     Case("epsilon_nan", _synth("{t4}", "-e nan"), ("epsilon",)),
     Case("delta_zero", _synth("{t4}", "--delta 0"), ("delta",)),
     Case("delta_above_one", _synth("{t4}", "--delta 1.5"), ("delta",)),
-    Case("unknown_generator", _synth("{t4}", "--generator nosuchgen"), ("nosuchgen",)),
+    Case("unknown_generator", _synth("{t4}", generator="nosuchgen"), ("nosuchgen",)),
     Case("unknown_generator_option", _synth("{t4}", "--option nosuch=1"), ("nosuch",)),
     Case("seed_without_unsafe_seed", _synth("{t4}", "--seed 7"), ("--seed", "--unsafe-seed")),
     Case("schema_extra_column", _synth("{t4}", schema="{work}/extra.yaml"), ("zipcode",)),
@@ -137,8 +139,8 @@ CASES = [
 ]
 BASELINE = _synth("{t4}", FAST, out="{job}/synthetic.csv")
 DISCOVERY = (  # no schema: the headline use; seeded, so its ledger is its own
-    f"synthesize {{work}}/adult4_2k.csv -e 1 --seed 5 --unsafe-seed {FAST} --ledger {{ledger}} "
-    "-o {job}/synthetic.csv -q"
+    f"synthesize {{work}}/adult4_2k.csv -e 1 --generator mst --seed 5 --unsafe-seed {FAST} "
+    "--ledger {ledger} -o {job}/synthetic.csv -q"
 )
 SHOW = f"budget show {DATASET} --ledger {{ledger}}"
 SCRIPT_CASE = _synth("{t4}", schema="{work}/extra.yaml")
@@ -384,14 +386,19 @@ def test_run_without_schema_pays_for_discovery(world: World) -> None:
 
 def test_cli_constants_match_the_library() -> None:
     """The CLI shows defaults in its help without importing JAX: they are the library's,
-    and its default generator is a registered one."""
+    and its default generator is a registered one or ``auto`` (privsynth picks one)."""
     from privsynth.cli import main
+    from privsynth.defaults import DEFAULT_GENERATOR
     from privsynth.dp.units import DEFAULT_MAX_ROWS
     from privsynth.generators import GENERATORS
+    from privsynth.generators.choice import AUTO
     from privsynth.schema.infer import DEFAULT_MIN_COUNT
-    from privsynth.synthesis import DISCOVERY_SHARE
+    from privsynth.synthesis import DISCOVERY_SHARE, SynthesisConfig, Synthesizer
 
     assert main.DISCOVERY_SHARE == DISCOVERY_SHARE
     assert main.DEFAULT_MIN_COUNT == DEFAULT_MIN_COUNT
     assert main.DEFAULT_MAX_ROWS == DEFAULT_MAX_ROWS
-    assert main.DEFAULT_GENERATOR in GENERATORS.names()
+    assert main.DEFAULT_GENERATOR == DEFAULT_GENERATOR
+    assert SynthesisConfig(epsilon=1).generator == DEFAULT_GENERATOR
+    assert inspect.signature(Synthesizer).parameters["generator"].default == DEFAULT_GENERATOR
+    assert DEFAULT_GENERATOR in {AUTO, *GENERATORS.names()}

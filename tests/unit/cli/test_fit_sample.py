@@ -44,7 +44,7 @@ def test_fit_then_sample_twice_spends_once_and_lineage_lists_everything(
     data, model = workdir / "visits.csv", workdir / "visits.privsynth"
     code, out, err = _cli(
         capsys, monkeypatch, "fit", str(data), "-e", "1", "-o", str(model), "-q",
-        "--schema", str(adult_schema_path), "--option", "iterations=100",
+        "--schema", str(adult_schema_path), "--generator", "mst", "--option", "iterations=100",
     )  # fmt: skip
     assert code == 0, err
     assert "privsynth fit" in out and model.is_file()

@@ -112,7 +112,7 @@ def test_synthesize_with_audit_reports_in_the_same_run(
 ) -> None:
     ledger, output = tmp_path / "ledger.db", tmp_path / "synth.csv"
     done = cli(
-        "synthesize", tables["real"], "-e", "1",
+        "synthesize", tables["real"], "-e", "1", "--generator", "mst",
         "--schema", adult_schema_path, "-o", output,
         "--ledger", ledger, "--dataset", "adult600", "-q",
         "--audit", tables["policy"], "--holdout", tables["holdout"], "--report-dir", tmp_path / "r",

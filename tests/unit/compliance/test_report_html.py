@@ -121,7 +121,7 @@ def audit(real: pd.DataFrame, adult_path: Path, tmp_path_factory: pytest.TempPat
     holdout = pd.read_csv(adult_path.parent / "adult_holdout.csv", dtype=str,
                           keep_default_na=False)[COLUMNS].head(800)  # fmt: skip
     ledger = Ledger(folder / "ledger.db")
-    config = SynthesisConfig(epsilon=1, residual_scan=False, dataset=DATASET)
+    config = SynthesisConfig(epsilon=1, generator="mst", residual_scan=False, dataset=DATASET)
     result = run_synthesis(real, config, ledger=ledger)
     inputs = AuditInputs(
         real=real, synthetic=result.data, holdout=holdout, target="income",

@@ -102,7 +102,9 @@ def synthesized(encounters: pd.DataFrame, tmp_path_factory: pytest.TempPathFacto
     folder = tmp_path_factory.mktemp("encounters")
     source = folder / "encounters.csv"
     encounters.to_csv(source, index=False)
-    config = SynthesisConfig(epsilon=2.0, dataset="encounters", suppressed="resample")
+    config = SynthesisConfig(
+        epsilon=2.0, generator="mst", dataset="encounters", suppressed="resample"
+    )
     return run_synthesis(source, config, ledger=Ledger(folder / "ledger.db"))
 
 

@@ -135,8 +135,8 @@ def test_synthesis_per_patient_end_to_end(
 ) -> None:
     ledger = Ledger(tmp_path / "ledger.db")
     config = SynthesisConfig(
-        epsilon=2.0, dataset="discharges", privacy_unit="patient_id", max_rows_per_unit=K,
-        generator_options={"iterations": 100}, residual_scan=False,
+        epsilon=2.0, generator="mst", dataset="discharges", privacy_unit="patient_id",
+        max_rows_per_unit=K, generator_options={"iterations": 100}, residual_scan=False,
     )  # fmt: skip
     result = run_synthesis(discharges, config, schema=sparcs_schema_path, ledger=ledger)
     assert "patient_id" not in result.data.columns
@@ -149,6 +149,8 @@ def test_synthesis_per_patient_end_to_end(
     assert {json.loads(s["params"])["sensitivity"] for s in marginals} == {float(K)}
     assert ledger.budget("discharges").privacy_unit == "patient_id"
     assert 1.9 < ledger.status("discharges").spent_epsilon <= 2.0
-    per_row = SynthesisConfig(epsilon=0.5, dataset="discharges", residual_scan=False)
+    per_row = SynthesisConfig(
+        epsilon=0.5, generator="mst", dataset="discharges", residual_scan=False
+    )
     with pytest.raises(BudgetExceededError, match="accounted per patient_id"):
         run_synthesis(discharges, per_row, ledger=ledger)  # refused before reading

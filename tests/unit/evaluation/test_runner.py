@@ -68,7 +68,7 @@ def test_dp_mst_at_small_epsilon_is_not_flagged(
     tmp_path: Path, adult_frame: pd.DataFrame, holdout: pd.DataFrame, schema: Schema
 ) -> None:
     config = SynthesisConfig(
-        epsilon=1.0, residual_scan=False, dataset="adult", seed=3, unsafe_seed=True
+        epsilon=1.0, generator="mst", residual_scan=False, dataset="adult", seed=3, unsafe_seed=True
     )
     synthetic = run_synthesis(adult_frame, config, schema=schema, ledger=tmp_path / "l.db").data
     document = _evaluate(adult_frame, synthetic.astype(str), holdout, schema).to_dict()

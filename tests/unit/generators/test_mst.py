@@ -82,7 +82,7 @@ def test_python_api_records_the_run(
 
     def synthesize(book: privsynth.Ledger, seed: int | None = None) -> pd.DataFrame:
         return privsynth.synthesize(
-            small_frame, epsilon=1.0, schema=schema, dataset="adult4", ledger=book,
+            small_frame, epsilon=1.0, generator="mst", schema=schema, dataset="adult4", ledger=book,
             seed=seed, unsafe_seed=seed is not None, iterations=200,
         )  # fmt: skip
 

@@ -263,7 +263,7 @@ def _synthesize(data: Path, folder: Path, seed: int | None, options: tuple[str, 
     seeded = ["--seed", str(seed), "--unsafe-seed"] if seed is not None else []
     return [
         "synthesize", str(data), "-e", EPSILON, *seeded, *options,
-        "--option", "iterations=100", "--dataset", DATASET,
+        "--generator", "mst", "--option", "iterations=100", "--dataset", DATASET,
         "--ledger", str(folder / "ledger.db"), "-o", str(folder / "synthetic.csv"), "-q",
     ]  # fmt: skip
 

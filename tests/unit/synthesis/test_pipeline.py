@@ -41,6 +41,7 @@ def test_identifiers_are_replaced_and_text_is_left_out(
         source,
         SynthesisConfig(
             epsilon=1.0,
+            generator="mst",
             dataset="patients",
             seed=11,
             unsafe_seed=True,
@@ -71,7 +72,9 @@ def test_identifier_values_never_reach_the_ledger_or_output(
     ledger_path = tmp_path / "ledger.db"
     result = run_synthesis(
         source,
-        SynthesisConfig(epsilon=2.0, dataset="visits", generator_options={"iterations": 200}),
+        SynthesisConfig(
+            epsilon=2.0, generator="mst", dataset="visits", generator_options={"iterations": 200}
+        ),
         ledger=ledger_path,
     )
     assert result.schema["patient_id"].kind == "identifier"  # discovered with DP

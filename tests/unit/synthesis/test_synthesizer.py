@@ -129,7 +129,7 @@ def test_saved_model_holds_no_training_record(adult: pd.DataFrame, tmp_path: Pat
     frame.loc[0, "workclass"] = "Zyzzyva-Cooperative"
     frame.loc[1, "age"] = "113"
     synthesizer = Synthesizer(
-        epsilon=1.0, dataset="crafted", ledger=tmp_path / "l.db", iterations=ITERATIONS
+        "mst", epsilon=1.0, dataset="crafted", ledger=tmp_path / "l.db", iterations=ITERATIONS
     )
     with pytest.warns(PrivsynthWarning):
         synthesizer.fit(frame)
@@ -216,7 +216,7 @@ def test_lineage_links_input_to_runs_models_and_outputs(
     source = tmp_path / "visits.csv"
     adult.to_csv(source, index=False)
     synthesizer = Synthesizer(
-        epsilon=0.5, dataset="visits", ledger=book, schema=adult_schema_path,
+        "mst", epsilon=0.5, dataset="visits", ledger=book, schema=adult_schema_path,
         iterations=ITERATIONS,
     ).fit(source)  # fmt: skip
     model = synthesizer.save(tmp_path / "visits.privsynth")
@@ -250,12 +250,12 @@ def test_warnings_reach_python_users_as_typed_warnings(adult: pd.DataFrame, tmp_
     drafted = tmp_path / "drafted.yaml"
     dump_schema(infer_schema(adult[["sex", "income"]]), drafted)
     synthesizer = Synthesizer(
-        epsilon=1.0, dataset="a", ledger=tmp_path / "l.db", schema=drafted, iterations=50
+        "mst", epsilon=1.0, dataset="a", ledger=tmp_path / "l.db", schema=drafted, iterations=50
     )
     with pytest.warns(DataDerivedSchemaWarning, match="treated as public"):
         synthesizer.fit(adult[["sex", "income"]])
     seeded = Synthesizer(
-        epsilon=1.0, dataset="b", ledger=tmp_path / "l.db", seed=1, unsafe_seed=True,
+        "mst", epsilon=1.0, dataset="b", ledger=tmp_path / "l.db", seed=1, unsafe_seed=True,
         iterations=50,
     )  # fmt: skip
     with pytest.warns(NotPrivateWarning):
