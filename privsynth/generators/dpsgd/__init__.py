@@ -185,12 +185,9 @@ class DPSGD(Generator):
         seeds = (int(rng.integers(2**62)), int(rng.integers(2**62)))
         per_epoch = max(1, round(1.0 / self.sample_rate))
 
-        def report(done: int, loss: float) -> None:
+        def report(done: int) -> None:
             epoch = math.ceil(done / per_epoch)
-            progress(
-                f"dpsgd: epoch {epoch}/{math.ceil(self.epochs)}, {done}/{self.steps} steps, "
-                f"loss {loss:.3f} per row"
-            )
+            progress(f"dpsgd: epoch {epoch}/{math.ceil(self.epochs)}, {done}/{self.steps} steps")
 
         with training.cpu_threads(self.threads):
             result = training.train(

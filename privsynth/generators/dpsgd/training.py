@@ -139,10 +139,11 @@ def train(
     codes: npt.NDArray[np.int64],
     plan: TrainingPlan,
     seeds: tuple[int, int],
-    report: Callable[[int, float], None],
+    report: Callable[[int], None],
 ) -> TrainingResult:
     """Run ``plan.steps`` DP-SGD steps on ``codes`` (rows x columns, model order);
-    ``report(steps_done, mean_loss)`` after every epoch (1 / q steps)."""
+    ``report(steps_done)`` after every epoch (1 / q steps). Nothing computed from the
+    batches (losses, batch sizes) is reported: it would be a release without noise."""
     device = torch.device(plan.device)
     model = GradSampleModuleFastGradientClipping(
         Made(arch, weights, device), max_grad_norm=plan.max_grad_norm, use_ghost_clipping=True,
@@ -164,7 +165,7 @@ def train(
         generator=torch.Generator().manual_seed(seeds[1]), steps=plan.steps,
     )  # fmt: skip
     per_epoch = max(1, round(1.0 / plan.sample_rate))
-    taken, losses, rows = 0, 0.0, 0
+    taken = 0
     for indices in sampler:
         index = torch.as_tensor(indices, dtype=torch.long, device=device)
         optimizer.zero_grad()
@@ -174,11 +175,9 @@ def train(
             # two backward passes: norms, then the clipped sum (an empty batch: zeros)
             DPTensorFastGradientClipping(model, optimizer, per_row, "sum").backward()
         optimizer.step()  # adds the noise: an empty batch takes a noise-only step
-        taken, losses = taken + 1, losses + float(per_row.detach().sum())
-        rows += len(indices)
+        taken += 1
         if taken % per_epoch == 0 or taken == plan.steps:
-            report(taken, losses / max(rows, 1))
-            losses, rows = 0.0, 0
+            report(taken)
     trained = model._module
     result = {name: p.detach().cpu().numpy().copy() for name, p in trained.named_parameters()}
     epsilon = float(accountant.get_epsilon(delta=plan.delta))

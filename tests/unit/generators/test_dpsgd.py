@@ -4,6 +4,7 @@ exactly as planned, saved without pickle, importable without torch."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,6 +82,19 @@ def test_ledger_holds_exactly_the_planned_spends(fitted: tuple[Synthesizer, Ledg
     assert count.mechanism == "gaussian"
     assert count.params["sigma"] >= params["count_sigma"]
     assert purposes.index("dpsgd: training") < purposes.index("dpsgd: row count")
+
+
+def test_progress_reports_steps_only_never_values_from_the_rows(
+    adult_frame: pd.DataFrame, adult_schema_path: Path, tmp_path: Path
+) -> None:
+    steps: list[str] = []
+    Synthesizer(
+        "dpsgd", epsilon=1, dataset="d", ledger=tmp_path / "l.db", schema=adult_schema_path,
+        **QUICK,
+    ).fit(adult_frame.head(300), progress=steps.append)  # fmt: skip
+    training = [s for s in steps if s.startswith("dpsgd:")]
+    assert training, steps
+    assert all(re.fullmatch(r"dpsgd: epoch \d+/\d+, \d+/\d+ steps", s) for s in training)
 
 
 def test_opacus_accountant_agrees_with_ours(fitted: tuple[Synthesizer, Ledger]) -> None:
@@ -177,7 +191,7 @@ def test_empty_poisson_batches_take_noise_only_steps() -> None:
     plan = training.TrainingPlan(1.0, 0.01, 30, 1.0, 1e-2, 0.2, "cpu", 1e-6)
     start = arch.initial_weights(rng)
     done: list[int] = []
-    result = training.train(arch, start, codes, plan, (1, 2), lambda d, _: done.append(d))
+    result = training.train(arch, start, codes, plan, (1, 2), done.append)
     assert result.steps_taken == 30
     assert done == [30]
     assert not np.allclose(result.weights["out.bias"], start["out.bias"])  # noise moved it
