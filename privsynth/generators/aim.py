@@ -114,6 +114,7 @@ class AIM(Generator):
         scoring_rows: int = 50_000,
         target_pairs: bool = True,
         compress_sigmas: float = 3.0,
+        picks_per_round: int = 1,
     ) -> None:
         _check_options({k: v for k, v in locals().items() if k in _OPTIONS})
         self.target, self.target_weight, self.degree = target, target_weight, degree
@@ -121,7 +122,7 @@ class AIM(Generator):
         self.max_workload, self.iterations = max_workload, iterations
         self.round_iterations, self.anneal_share = round_iterations, anneal_share
         self.scoring_rows, self.target_pairs = scoring_rows, target_pairs
-        self.compress_sigmas = compress_sigmas
+        self.compress_sigmas, self.picks_per_round = compress_sigmas, picks_per_round
         self._fitted: PGMModel | None = None
         self.selected: list[Clique] = []
 
@@ -133,6 +134,7 @@ class AIM(Generator):
             "iterations": self.iterations, "round_iterations": self.round_iterations,
             "anneal_share": self.anneal_share, "scoring_rows": self.scoring_rows,
             "target_pairs": self.target_pairs, "compress_sigmas": self.compress_sigmas,
+            "picks_per_round": self.picks_per_round,
             "selected": [list(c) for c in self.selected],
         }  # fmt: skip
 
@@ -235,31 +237,58 @@ class AIM(Generator):
         progress: ProgressCallback,
     ) -> None:
         started, done = time.monotonic(), 0
+        picks = min(self.picks_per_round, len(candidates))
         while state.left > 1e-12 * state.rho:
             done += 1
             final = self._is_final(state, plan, done, rounds, time.monotonic() - started)
             if final:
-                plan = self._final_round(state.left)
+                plan = self._final_round(state.left / picks)
             estimates = self._estimates(state, rng)
-            clique = self._select(state, candidates, estimates, mechanisms, plan, done)
-            before = estimates(clique)
-            self._measure(state, clique, mechanisms, plan.sigma, f"marginal {done}")
+            chosen = self._pick(state, candidates, estimates, mechanisms, plan, done, picks)
             state.model = self._estimate(state, compressions, self.round_iterations)
-            after = np.asarray(state.model.project(clique).datavector())
+            names = ", ".join(" x ".join(clique) for clique in chosen)
             progress(
-                f"AIM round {done}: measured {' x '.join(clique)} with σ={plan.sigma:.3g} "
+                f"AIM round {done}: measured {names} with σ={plan.sigma:.3g} "
                 f"({state.used / state.rho:.0%} of the budget spent)"
             )
             if final:
                 break
-            if np.abs(after - before).sum() <= _NOISE_PENALTY * plan.sigma * before.size:
+            if all(self._settled(state, clique, estimates(clique), plan) for clique in chosen):
                 plan = _Round(plan.sigma / 2.0, plan.epsilon * 2.0)
+
+    def _pick(
+        self,
+        state: _State,
+        candidates: dict[Clique, float],
+        estimates: Callable[[Clique], np.ndarray],
+        mechanisms: Mechanisms,
+        plan: _Round,
+        done: int,
+        picks: int,
+    ) -> list[Clique]:
+        """``picks`` distinct candidates, each selected and measured against the same
+        model (one estimation per round however many are picked)."""
+        chosen: list[Clique] = []
+        for pick in range(picks):
+            left = {c: w for c, w in candidates.items() if c not in chosen}
+            label = f"{done}" if picks == 1 else f"{done}.{pick + 1}"
+            clique = self._select(state, left, estimates, mechanisms, plan, label)
+            self._measure(state, clique, mechanisms, plan.sigma, f"marginal {label}")
+            chosen.append(clique)
+        return chosen
+
+    @staticmethod
+    def _settled(state: _State, clique: Clique, before: np.ndarray, plan: _Round) -> bool:
+        """Whether measuring ``clique`` barely moved the model (then noise halves)."""
+        assert state.model is not None
+        after = np.asarray(state.model.project(clique).datavector())
+        return bool(np.abs(after - before).sum() <= _NOISE_PENALTY * plan.sigma * before.size)
 
     def _is_final(
         self, state: _State, plan: _Round, done: int, rounds: int, elapsed: float
     ) -> bool:
         """The last round: the budget cannot pay two more, or a limit is reached."""
-        if state.left < 2.0 * plan.rho or done >= rounds:
+        if state.left < 2.0 * self.picks_per_round * plan.rho or done >= rounds:
             return True
         if self.time_budget is None or done < 2:
             return False
@@ -292,7 +321,7 @@ class AIM(Generator):
         estimates: Callable[[Clique], np.ndarray],
         mechanisms: Mechanisms,
         plan: _Round,
-        done: int,
+        label: str,
     ) -> Clique:
         eligible = self._eligible(state, candidates)
         scores = []
@@ -302,7 +331,7 @@ class AIM(Generator):
             scores.append(candidates[clique] * (error - penalty))
         sensitivity = max(candidates[c] for c in eligible)
         choice = mechanisms.select(
-            scores, plan.epsilon**2 / 8.0, f"aim: selection {done}", sensitivity=sensitivity
+            scores, plan.epsilon**2 / 8.0, f"aim: selection {label}", sensitivity=sensitivity
         )
         state.used += plan.epsilon**2 / 8.0
         return eligible[choice]
@@ -363,7 +392,7 @@ class AIM(Generator):
 _OPTIONS = (
     "target", "target_weight", "degree", "max_rounds", "time_budget", "max_model_mb",
     "max_workload", "iterations", "round_iterations", "anneal_share", "scoring_rows",
-    "target_pairs", "compress_sigmas",
+    "target_pairs", "compress_sigmas", "picks_per_round",
 )  # fmt: skip
 
 
@@ -378,7 +407,7 @@ _LIMITS: tuple[tuple[str, float, bool, bool], ...] = (
     ("max_model_mb", 1e-9, False, False), ("max_workload", 1, True, False),
     ("iterations", 1, True, False), ("round_iterations", 1, True, False),
     ("anneal_share", 1e-9, False, False), ("scoring_rows", 100, True, False),
-    ("compress_sigmas", 0.0, False, False),
+    ("compress_sigmas", 0.0, False, False), ("picks_per_round", 1, True, False),
 )  # fmt: skip
 
 

@@ -135,3 +135,21 @@ def test_target_weighting_steers_the_selections_towards_the_target(
     with_target = [np.mean(["income" in clique for clique in picks]) for picks in selected]
     assert with_target[1] > with_target[0]
     assert with_target[1] >= 0.8
+
+
+def test_two_picks_per_round_are_distinct_and_share_one_estimation(
+    adult_frame: pd.DataFrame, adult_schema_path: Path, tmp_path: Path
+) -> None:
+    book, steps = Ledger(tmp_path / "l.db"), []
+    Synthesizer(
+        "aim", epsilon=1.0, dataset="adult", ledger=book, schema=adult_schema_path,
+        max_rounds=3, picks_per_round=2, **FAST,
+    ).fit(adult_frame.head(2000), progress=steps.append)  # fmt: skip
+    selections = [s["purpose"] for s in book.spends("adult") if "selection" in s["purpose"]]
+    rounds = [s for s in steps if s.startswith("AIM round")]
+    assert len(selections) == 2 * len(rounds) >= 2
+    assert all(p.endswith((".1", ".2")) for p in selections)
+    for line in rounds:
+        picked = line.split("measured ", 1)[1].split(" with σ")[0].split(", ")
+        assert len(picked) == 2 and picked[0] != picked[1]
+    assert 0.97 <= book.status("adult").spent_epsilon <= 1.0 + 1e-9
