@@ -52,6 +52,8 @@ _NOISE_PENALTY = math.sqrt(2.0 / math.pi)  # E|N(0, σ²)| / σ
 #: seconds of adaptive rounds before the rest of the budget goes to one last measurement
 #: (``None``: no limit; then the rounds end only when the budget does)
 DEFAULT_TIME_BUDGET = 40.0
+#: the most marginals the last round measures when a limit ends the rounds early
+_MAX_FINAL_PICKS = 8
 
 
 @dataclass
@@ -241,10 +243,12 @@ class AIM(Generator):
         while state.left > 1e-12 * state.rho:
             done += 1
             final = self._is_final(state, plan, done, rounds, time.monotonic() - started)
+            count = picks
             if final:
-                plan = self._final_round(state.left / picks)
+                count = _final_picks(state.left, plan, picks, len(candidates))
+                plan = self._final_round(state.left / count)
             estimates = self._estimates(state, rng)
-            chosen = self._pick(state, candidates, estimates, mechanisms, plan, done, picks)
+            chosen = self._pick(state, candidates, estimates, mechanisms, plan, done, count)
             state.model = self._estimate(state, compressions, self.round_iterations)
             names = ", ".join(" x ".join(clique) for clique in chosen)
             progress(
@@ -394,6 +398,14 @@ _OPTIONS = (
     "max_workload", "iterations", "round_iterations", "anneal_share", "scoring_rows",
     "target_pairs", "compress_sigmas", "picks_per_round",
 )  # fmt: skip
+
+
+def _final_picks(left: float, plan: _Round, picks: int, candidates: int) -> int:
+    """Marginals measured in the last round: when a limit stops the rounds with much of
+    the budget left, it is spread over up to :data:`_MAX_FINAL_PICKS` marginals (as many
+    rounds as it would have paid for) rather than spent on one."""
+    rounds_left = int(left // plan.rho) if plan.rho > 0 else 1
+    return max(1, min(max(picks, rounds_left), _MAX_FINAL_PICKS, candidates))
 
 
 def _cells(sizes: dict[str, int], clique: Clique) -> int:

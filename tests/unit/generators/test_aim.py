@@ -12,7 +12,7 @@ import pytest
 from privsynth import Synthesizer
 from privsynth.dp.ledger import Ledger
 from privsynth.errors import ConfigurationError
-from privsynth.generators.aim import AIM
+from privsynth.generators.aim import AIM, _final_picks, _Round
 from privsynth.generators.workload import build_workload
 
 COLUMNS = ["age", "sex", "race", "income", "hours"]
@@ -155,3 +155,11 @@ def test_two_picks_per_round_are_distinct_and_share_one_estimation(
         picked = line.split("measured ", 1)[1].split(" with σ")[0].split(", ")
         assert len(picked) == 2 and picked[0] != picked[1]
     assert 0.97 <= book.status("adult").spent_epsilon <= 1.0 + 1e-9
+
+
+def test_a_budget_left_by_an_early_stop_is_spread_over_several_marginals() -> None:
+    plan = _Round(sigma=10.0, epsilon=0.1)  # rho = 0.005 + 0.00125
+    assert _final_picks(plan.rho * 1.5, plan, 1, 100) == 1  # the normal last round
+    assert _final_picks(plan.rho * 5.2, plan, 1, 100) == 5
+    assert _final_picks(plan.rho * 500, plan, 1, 100) == 8  # capped
+    assert _final_picks(plan.rho * 500, plan, 1, 3) == 3  # no more than the candidates
