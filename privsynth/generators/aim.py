@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from mbi import Domain, LinearMeasurement, MarkovRandomField, estimation, junction_tree
+from mbi import Domain, LinearMeasurement, MarkovRandomField, estimation
 
 from privsynth.domain.codecs import Codes
 from privsynth.domain.table import EncodedTable
@@ -51,7 +51,7 @@ from privsynth.generators.workload import Clique, build_workload
 _NOISE_PENALTY = math.sqrt(2.0 / math.pi)  # E|N(0, σ²)| / σ
 #: seconds of adaptive rounds before the rest of the budget goes to one last measurement
 #: (``None``: no limit; then the rounds end only when the budget does)
-DEFAULT_TIME_BUDGET = 40.0
+DEFAULT_TIME_BUDGET = 35.0
 #: the most marginals the last round measures when a limit ends the rounds early
 _MAX_FINAL_PICKS = 8
 
@@ -271,12 +271,19 @@ class AIM(Generator):
         picks: int,
     ) -> list[Clique]:
         """``picks`` distinct candidates, each selected and measured against the same
-        model (one estimation per round however many are picked)."""
+        model (one estimation per round however many are picked; each candidate's error
+        is computed once per round)."""
+        errors: dict[Clique, float] = {}
+
+        def error(clique: Clique) -> float:
+            if clique not in errors:
+                errors[clique] = float(np.abs(state.real(clique) - estimates(clique)).sum())
+            return errors[clique]
+
         chosen: list[Clique] = []
         for pick in range(picks):
-            left = {c: w for c, w in candidates.items() if c not in chosen}
             label = f"{done}" if picks == 1 else f"{done}.{pick + 1}"
-            clique = self._select(state, left, estimates, mechanisms, plan, label)
+            clique = self._select(state, candidates, error, mechanisms, plan, label, chosen)
             self._measure(state, clique, mechanisms, plan.sigma, f"marginal {label}")
             chosen.append(clique)
         return chosen
@@ -322,17 +329,19 @@ class AIM(Generator):
         self,
         state: _State,
         candidates: dict[Clique, float],
-        estimates: Callable[[Clique], np.ndarray],
+        error: Callable[[Clique], float],
         mechanisms: Mechanisms,
         plan: _Round,
         label: str,
+        chosen: list[Clique],
     ) -> Clique:
-        eligible = self._eligible(state, candidates)
-        scores = []
-        for clique in eligible:
-            error = np.abs(state.real(clique) - estimates(clique)).sum()
-            penalty = _NOISE_PENALTY * plan.sigma * _cells(state.sizes, clique)
-            scores.append(candidates[clique] * (error - penalty))
+        """One candidate by the exponential mechanism, among those not ``chosen`` yet in
+        this round that keep the model (with them) within its size limit."""
+        eligible = self._eligible(state, candidates, chosen)
+        scores = [
+            candidates[c] * (error(c) - _NOISE_PENALTY * plan.sigma * _cells(state.sizes, c))
+            for c in eligible
+        ]
         sensitivity = max(candidates[c] for c in eligible)
         choice = mechanisms.select(
             scores, plan.epsilon**2 / 8.0, f"aim: selection {label}", sensitivity=sensitivity
@@ -340,22 +349,17 @@ class AIM(Generator):
         state.used += plan.epsilon**2 / 8.0
         return eligible[choice]
 
-    def _eligible(self, state: _State, candidates: dict[Clique, float]) -> list[Clique]:
-        """Candidates whose measurement keeps the model within the size allowed so far
-        (public: domain sizes, measured cliques and the budget spent)."""
-        assert state.model is not None
-        limit = self.max_model_mb * state.used / state.rho
-        domain = state.model.domain
-        cliques = list(state.model.cliques)
-        eligible = []
-        for clique in candidates:
-            if state.model.supports(clique):
-                eligible.append(clique)
-            elif _cells(state.sizes, clique) * 8 / 2**20 <= limit:
-                size = junction_tree.hypothetical_model_size(domain, [*cliques, clique])
-                if size <= limit:
-                    eligible.append(clique)
-        return eligible or [min(candidates, key=lambda c: _cells(state.sizes, c))]
+    def _eligible(
+        self, state: _State, candidates: dict[Clique, float], chosen: list[Clique]
+    ) -> list[Clique]:
+        """Candidates not ``chosen`` in this round whose own marginal fits the size allowed
+        so far, ``max_model_mb`` times the share of the budget spent (public). Unlike the
+        reference, the junction tree that a candidate would create is not sized: one
+        triangulation per candidate per round cost more than the rest of the round."""
+        limit_cells = self.max_model_mb * 2**20 / 8 * state.used / state.rho
+        left = [c for c in candidates if c not in chosen]
+        eligible = [c for c in left if _cells(state.sizes, c) <= limit_cells]
+        return eligible or [min(left, key=lambda c: _cells(state.sizes, c))]
 
     def _measure(
         self, state: _State, clique: Clique, mechanisms: Mechanisms, sigma: float, purpose: str

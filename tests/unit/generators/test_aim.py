@@ -86,11 +86,14 @@ def test_every_round_is_paid_through_the_ledger_and_the_budget_is_used_up(
     assert {s["mechanism"] for s in spends} <= set(AIM.costs)
     selections = [s for s in spends if s["purpose"].startswith("aim: selection")]
     measured = [s for s in spends if s["purpose"].startswith("aim: marginal")]
-    assert 1 <= len(selections) == len(measured) <= 2
+    assert 1 <= len(selections) == len(measured)
     # the last round spends what is left: nothing of the target is wasted
     assert 0.97 <= book.status("adult").spent_epsilon <= 1.0 + 1e-9
     rounds = [s for s in steps if s.startswith("AIM round")]
-    assert len(rounds) == len(measured)
+    assert len(rounds) == 2  # max_rounds
+    # stopped by max_rounds with most of the budget left: the last round measured several
+    assert len(measured) > len(rounds)
+    assert sum(line.count(" x ") for line in rounds) >= len(measured)
     assert synthesizer.record is not None
     pairs = [s for s in spends if s["purpose"].startswith("aim: target pair")]
     assert len(pairs) == 14  # every (column, income) marginal, measured up front
