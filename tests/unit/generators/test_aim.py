@@ -115,13 +115,14 @@ def test_the_model_samples_the_schema_and_round_trips_through_a_file(
 def test_a_time_budget_ends_the_rounds_early_and_spends_the_rest_at_once(
     adult_frame: pd.DataFrame, adult_schema_path: Path, tmp_path: Path
 ) -> None:
-    book = Ledger(tmp_path / "l.db")
+    book, steps = Ledger(tmp_path / "l.db"), []
     Synthesizer(
         "aim", epsilon=1.0, dataset="adult", ledger=book, schema=adult_schema_path,
         time_budget=1e-3, **FAST,
-    ).fit(adult_frame.head(2000))  # fmt: skip
+    ).fit(adult_frame.head(2000), progress=steps.append)  # fmt: skip
+    assert len([s for s in steps if s.startswith("AIM round")]) <= 2
     measured = [s for s in book.spends("adult") if s["purpose"].startswith("aim: marginal")]
-    assert len(measured) <= 2
+    assert 2 <= len(measured) <= 1 + 8  # the budget left is spread over several marginals
     assert book.status("adult").spent_epsilon >= 0.97
 
 
@@ -129,19 +130,21 @@ def test_a_time_budget_ends_the_rounds_early_and_spends_the_rest_at_once(
 def test_target_weighting_steers_the_selections_towards_the_target(
     adult_frame: pd.DataFrame, adult_schema_path: Path, tmp_path: Path
 ) -> None:
-    selected = []
-    for target in (None, "income"):
-        synthesizer = Synthesizer(
-            "aim", epsilon=4.0, dataset="adult", ledger=tmp_path / f"{target}.db",
-            schema=adult_schema_path, target=target, target_weight=50.0, max_rounds=6, **FAST,
+    shares = []
+    for target in (None, "race"):
+        book = Ledger(tmp_path / f"{target}.db")
+        Synthesizer(
+            "aim", epsilon=4.0, dataset="adult", ledger=book, schema=adult_schema_path,
+            target=target, target_weight=50.0, target_pairs=False, max_rounds=6, **FAST,
         ).fit(adult_frame)  # fmt: skip
-        assert synthesizer.record is not None
-        selected.append(synthesizer.record.generator_params["selected"])
-    with_target = [np.mean(["income" in clique for clique in picks]) for picks in selected]
-    assert with_target[1] > with_target[0]
-    assert with_target[1] >= 0.8
+        picked = [s["purpose"] for s in book.spends("adult") if "aim: marginal" in s["purpose"]]
+        shares.append(np.mean(["'race'" in purpose for purpose in picked]))
+    # race is weakly tied to the other columns: picked rarely unless it is the target
+    assert shares[1] > shares[0]
+    assert shares[1] >= 0.8
 
 
+@pytest.mark.slow
 def test_two_picks_per_round_are_distinct_and_share_one_estimation(
     adult_frame: pd.DataFrame, adult_schema_path: Path, tmp_path: Path
 ) -> None:
