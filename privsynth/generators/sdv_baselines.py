@@ -18,8 +18,6 @@ be saved: SDV saves models with pickle, which privsynth never loads.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import tempfile
 from collections.abc import Iterator
@@ -34,14 +32,14 @@ from privsynth.domain.table import EncodedTable
 from privsynth.dp.mechanisms import Mechanisms
 from privsynth.errors import ConfigurationError
 from privsynth.generators.base import GENERATORS, Generator, ProgressCallback, no_progress
+from privsynth.generators.optional import import_optional, require
 
 INSTALL_HINT = "install the optional extra: pip install 'privsynth[sdv]' (SDV is BUSL-1.1)"
 
 
 def require_sdv() -> None:
     """Refuse early (before a ledger is touched) when SDV is not installed."""
-    if not _installed("sdv"):
-        raise ConfigurationError("the SDV baselines need SDV, which is not installed", INSTALL_HINT)
+    require("sdv", "the SDV baselines need SDV, which is not installed", INSTALL_HINT)
 
 
 @contextmanager
@@ -63,16 +61,8 @@ def _private_data_home() -> Iterator[None]:
 def _sdv_module(name: str) -> Any:
     """An SDV module, imported lazily (see :func:`_private_data_home`)."""
     require_sdv()
-    try:
-        with _private_data_home():
-            return importlib.import_module(name)
-    except ImportError as error:
-        raise ConfigurationError(f"SDV could not be imported: {error}", INSTALL_HINT) from None
-
-
-def _installed(name: str) -> bool:
-    """Whether ``name`` can be imported (found without importing it)."""
-    return importlib.util.find_spec(name) is not None
+    with _private_data_home():
+        return import_optional(name, "SDV", INSTALL_HINT)
 
 
 class SDVBaseline(Generator):

@@ -39,6 +39,7 @@ from privsynth.dp.mechanisms import Mechanisms
 from privsynth.errors import ConfigurationError
 from privsynth.generators.base import GENERATORS, Generator, ProgressCallback, no_progress
 from privsynth.generators.marginals import marginal_counts
+from privsynth.generators.optional import import_optional, require
 
 INSTALL_HINT = (
     "smartnoise-synth is never installed with privsynth: create its environment with "
@@ -103,24 +104,16 @@ def smartnoise_epsilon(rho: float, delta: float = SMARTNOISE_DELTA) -> float:
 
 def require_snsynth() -> None:
     """Refuse early (before a ledger is touched or data read) when snsynth is missing."""
-    if not _installed("snsynth"):
-        raise ConfigurationError(
-            "the smartnoise generators need smartnoise-synth (snsynth), which is not installed",
-            INSTALL_HINT,
-        )
+    require(
+        "snsynth",
+        "the smartnoise generators need smartnoise-synth (snsynth), which is not installed",
+        INSTALL_HINT,
+    )
 
 
 def _snsynth(name: str) -> Any:
     require_snsynth()
-    try:
-        return importlib.import_module(name)
-    except ImportError as error:
-        raise ConfigurationError(f"snsynth could not be imported: {error}", INSTALL_HINT) from None
-
-
-def _installed(name: str) -> bool:
-    """Whether ``name`` can be imported (found without importing it)."""
-    return importlib.util.find_spec(name) is not None
+    return import_optional(name, "snsynth", INSTALL_HINT)
 
 
 class Smartnoise(Generator):

@@ -18,7 +18,7 @@ from privsynth.compliance.html import _ledger_facts
 from privsynth.compliance.provenance import privacy_from_ledger
 from privsynth.dp.ledger import Ledger
 from privsynth.errors import BudgetExceededError, ConfigurationError
-from privsynth.generators import GENERATORS, sdv_baselines
+from privsynth.generators import GENERATORS, optional
 from privsynth.generators.independent import Independent
 from privsynth.warnings import NotPrivateWarning
 
@@ -148,7 +148,7 @@ def test_a_dp_run_has_no_baseline_label(
 def test_sdv_missing_is_one_line_before_the_ledger_is_touched(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(sdv_baselines, "_installed", lambda name: False)
+    monkeypatch.setattr(optional, "installed", lambda name: False)
     for name in ("sdv:gaussian_copula", "sdv:ctgan"):
         with pytest.raises(ConfigurationError) as error:
             Synthesizer(name, epsilon=1, dataset="d", ledger=tmp_path / "l.db")

@@ -14,7 +14,7 @@ import pytest
 
 from privsynth import Synthesizer
 from privsynth.errors import ConfigurationError
-from privsynth.generators import GENERATORS, smartnoise
+from privsynth.generators import GENERATORS, optional
 from privsynth.generators.smartnoise import cdp_rho, smartnoise_epsilon
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -37,7 +37,7 @@ OPENDP = [
 def test_without_snsynth_selection_fails_in_one_line_before_the_ledger(
     name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(smartnoise, "_installed", lambda module: False)
+    monkeypatch.setattr(optional, "installed", lambda module: False)
     with pytest.raises(ConfigurationError) as error:
         Synthesizer(name, epsilon=1, dataset="d", ledger=tmp_path / "l.db")
     assert "smartnoise_env.sh" in (error.value.hint or "")
