@@ -43,7 +43,14 @@ from privsynth.generators.base import (
     ProgressCallback,
     no_progress,
 )
-from privsynth.generators.marginals import Compression, estimate_total, marginal_counts, measurement
+from privsynth.generators.marginals import (
+    Compression,
+    estimate_total,
+    marginal_counts,
+    measure_one_way,
+    measurement,
+    one_way_measurement,
+)
 from privsynth.generators.pgm_model import PGMModel
 from privsynth.generators.sampling import sample_model
 from privsynth.generators.workload import Clique, build_workload
@@ -196,23 +203,17 @@ class AIM(Generator):
     def _measure_one_way(
         self, table: EncodedTable, mechanisms: Mechanisms, rho: float, sigma: float
     ) -> tuple[_State, dict[str, Compression]]:
-        sizes, compressions = table.sizes, {}
-        released = {}
-        share = min(1.0 / (2.0 * sigma**2), rho / len(sizes))
-        for column in table.codecs:
-            counts = marginal_counts(table.codes, sizes, [column])
-            released[column] = mechanisms.gaussian_counts(
-                counts, share, f"aim: 1-way marginal of {column!r}"
-            )
-            compressions[column] = Compression.capped(
-                released[column].values, released[column].sigma, self.compress_sigmas, 0.05
-            )
+        share = min(1.0 / (2.0 * sigma**2), rho / len(table.sizes))
+        released = measure_one_way(table, mechanisms, share, "aim")
+        compressions = {
+            column: Compression.capped(noisy.values, noisy.sigma, self.compress_sigmas, 0.05)
+            for column, noisy in released.items()
+        }
         codes = {c: compressions[c].compress(table.codes[c]) for c in table.codecs}
         state = _State(codes, {c: compressions[c].size for c in codes}, rho)
-        state.used = share * len(sizes)
+        state.used = share * len(table.sizes)
         for column, noisy in released.items():
-            values, scale = compressions[column].compress_noisy(noisy.values)
-            state.measurements.append(measurement(values, [column], noisy.sigma, scale))
+            state.measurements.append(one_way_measurement(column, noisy, compressions[column]))
             state.released.append(noisy)
             state.measured.append((column,))
         return state, compressions

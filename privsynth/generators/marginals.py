@@ -13,7 +13,8 @@ import numpy.typing as npt
 from mbi import Factor, LinearMeasurement
 
 from privsynth.domain.codecs import Codes
-from privsynth.dp.mechanisms import NoisyCounts
+from privsynth.domain.table import EncodedTable
+from privsynth.dp.mechanisms import Mechanisms, NoisyCounts
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -112,6 +113,29 @@ def measurement(
         return weights * factor.datavector()
 
     return LinearMeasurement(jnp.asarray(values / scale), tuple(clique), sigma, weighted)
+
+
+def measure_one_way(
+    table: EncodedTable, mechanisms: Mechanisms, rho_each: float, generator: str
+) -> dict[str, NoisyCounts]:
+    """Every column's 1-way marginal released with ``rho_each`` zCDP (the first step of
+    MST and AIM)."""
+    return {
+        column: mechanisms.gaussian_counts(
+            marginal_counts(table.codes, table.sizes, [column]),
+            rho_each,
+            f"{generator}: 1-way marginal of {column!r}",
+        )
+        for column in table.codecs
+    }
+
+
+def one_way_measurement(
+    column: str, released: NoisyCounts, compression: Compression
+) -> LinearMeasurement:
+    """An mbi measurement of a released 1-way marginal on its compressed codes."""
+    values, scale = compression.compress_noisy(released.values)
+    return measurement(values, [column], released.sigma, scale)
 
 
 def estimate_total(released: Sequence[NoisyCounts]) -> float:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from mbi import Domain, LinearMeasurement, estimation
+from mbi import Domain, estimation
 
 from privsynth.domain.codecs import Codes
 from privsynth.domain.table import EncodedTable
@@ -31,7 +31,9 @@ from privsynth.generators.marginals import (
     Compression,
     estimate_total,
     marginal_counts,
+    measure_one_way,
     measurement,
+    one_way_measurement,
 )
 from privsynth.generators.pgm_model import PGMModel
 
@@ -83,7 +85,9 @@ class MST(Generator):
         one_way = self._measure_one_way(table, mechanisms, rho * shares[0])
         codes = {c: self._compressions[c].compress(table.codes[c]) for c in columns}
         sizes = {c: self._compressions[c].size for c in columns}
-        measurements = [self._one_way_measurement(c, r) for c, r in one_way.items()]
+        measurements = [
+            one_way_measurement(c, r, self._compressions[c]) for c, r in one_way.items()
+        ]
         released = list(one_way.values())
         if len(columns) > 1:
             progress("selecting the tree of 2-way marginals")
@@ -103,20 +107,11 @@ class MST(Generator):
     def _measure_one_way(
         self, table: EncodedTable, mechanisms: Mechanisms, rho: float
     ) -> dict[str, NoisyCounts]:
-        sizes = table.sizes
-        out = {}
-        for column in table.codecs:
-            counts = marginal_counts(table.codes, sizes, [column])
-            out[column] = mechanisms.gaussian_counts(
-                counts, rho / len(sizes), f"mst: 1-way marginal of {column!r}"
-            )
-            threshold = 3.0 * out[column].sigma
-            self._compressions[column] = Compression.from_noisy(out[column].values, threshold)
-        return out
-
-    def _one_way_measurement(self, column: str, released: NoisyCounts) -> LinearMeasurement:
-        values, scale = self._compressions[column].compress_noisy(released.values)
-        return measurement(values, [column], released.sigma, scale)
+        released = measure_one_way(table, mechanisms, rho / len(table.sizes), "mst")
+        for column, noisy in released.items():
+            threshold = 3.0 * noisy.sigma
+            self._compressions[column] = Compression.from_noisy(noisy.values, threshold)
+        return released
 
     def _select_tree(
         self,
