@@ -51,6 +51,9 @@ class Generator(ABC):
     #: False for baselines that read the data without noise: a run with one records an
     #: unbounded spend (ε = ∞) and is labelled "no formal privacy guarantee" everywhere
     private: ClassVar[bool] = True
+    #: True when its analysis protects single rows only (DP-SGD's subsampling, external
+    #: libraries): a privacy unit with several rows per person is refused before admission
+    rows_only: ClassVar[bool] = False
 
     @abstractmethod
     def fit(

@@ -119,6 +119,8 @@ def _snsynth(name: str) -> Any:
 class Smartnoise(Generator):
     """A smartnoise-synth synthesizer on the encoded codes, charged before it runs."""
 
+    rows_only = True
+
     costs: ClassVar[tuple[str, ...]] = ("zcdp",)
     #: the name in smartnoise's ``Synthesizer.create``
     synthesizer: ClassVar[str]

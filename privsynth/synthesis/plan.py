@@ -210,10 +210,10 @@ class Plan:
     def with_generator(self, generator: Generator) -> Plan:
         """This plan, reserving what ``generator`` says it will charge (if not zCDP)."""
         generator.check_columns(self.modelled_columns)
-        if "subsampled_gaussian" in generator.costs and not self.unit.is_row:
+        if generator.rows_only and not self.unit.is_row:
             raise ConfigurationError(
-                f"generator {generator.name!r} (DP-SGD) protects single rows, not a privacy "
-                "unit with several rows",
+                f"generator {generator.name!r} protects single rows, not a privacy unit with "
+                "several rows",
                 hint="use a marginal generator (mst, aim) with `privacy_unit`",
             )
         prefix = cost_of.zcdp(self.prefix_rho, self.discovery_delta)

@@ -73,6 +73,7 @@ class DPSGD(Generator):
 
     name = "dpsgd"
     costs = ("gaussian", "subsampled_gaussian")
+    rows_only = True
 
     def __init__(
         self,
