@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from privsynth.evaluation.result import EvaluationResult
     from privsynth.pii.scrub import ScrubReport
     from privsynth.synthesis import FitRecord, SynthesisResult
+    from privsynth.synthesis.records import FitReport
 
 out = Console()
 err = Console(stderr=True)
@@ -68,6 +69,7 @@ def synthesis_summary(result: SynthesisResult, ledger: Ledger) -> None:
         ("dataset", result.dataset),
         ("run id", result.run_id),
         ("ε spent by this run", spent_text(result.fit.record)),
+        *_split_rows(result.fit),
         ("privacy unit", result.privacy_unit.describe()),
         ("domain discovery", _discovery_line(result)),
         ("dataset budget", _budget_line(result.status)),
@@ -83,6 +85,12 @@ def synthesis_summary(result: SynthesisResult, ledger: Ledger) -> None:
     for key, value in rows:
         table.add_row(key, value)
     out.print(table)
+
+
+def _split_rows(report: FitReport) -> list[tuple[str, str]]:
+    """The table/text split of a run with a text column (none otherwise)."""
+    line = report.split_line()
+    return [] if line is None else [("ε split", line)]
 
 
 def spent_text(record: FitRecord) -> str:

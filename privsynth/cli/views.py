@@ -33,6 +33,7 @@ def fit_summary(report: FitReport, model: Path, ledger: Ledger) -> None:
         ("dataset", record.dataset),
         ("run id", record.run_id),
         ("ε spent by this run", console.spent_text(record)),
+        *([("ε split", report.split_line() or "")] if report.epsilon_split else []),
         ("privacy unit", record.unit.describe()),
         ("dataset budget", report.status.describe()),
         ("ledger", str(ledger.path)),

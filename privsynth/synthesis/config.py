@@ -54,6 +54,14 @@ class SynthesisConfig:
     residual_scan: bool = True
     #: ``keep`` the ``<other>`` of discovered categories, or ``resample`` those rows
     suppressed: str = "keep"
+    #: a free-text column written by the DP text generator (the rest by ``generator``)
+    text_column: str | None = None
+    #: categorical columns whose synthetic values steer the text (control prefixes)
+    condition_on: tuple[str, ...] = ()
+    #: share of the zCDP budget the tabular part gives up for the text (mixed tables)
+    text_share: float = 0.5
+    #: options of the text generator (``model``, ``epochs``, ``sample_rate``, ...)
+    text_options: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
         """Refuse a configuration that cannot run, before the ledger or the data is used."""
@@ -64,6 +72,7 @@ class SynthesisConfig:
             GENERATORS.get(self.generator)
         self._check_rows()
         self._check_shares()
+        self._check_text()
         if self.dataset is None:
             raise ConfigurationError(
                 "a dataset name is required: the budget belongs to the data, not to a file",
@@ -85,6 +94,36 @@ class SynthesisConfig:
     def _check_rows(self) -> None:
         if self.rows is not None and (isinstance(self.rows, bool) or self.rows < 1):
             raise ConfigurationError(f"`rows` must be a positive integer, got {self.rows!r}")
+
+    def _check_text(self) -> None:
+        if self.text_column is None:
+            if self.condition_on or self.text_options:
+                raise ConfigurationError(
+                    "`condition_on` and `text_options` need a text column",
+                    hint="name the free-text column with `text_column`",
+                )
+            return
+        if not 0.0 < self.text_share < 1.0 - self.discovery_share - self.quality_share:
+            raise ConfigurationError(
+                f"`text_share` must be in (0, 1 - discovery_share - quality_share), got "
+                f"{self.text_share!r}",
+                hint="e.g. text_share=0.5",
+            )
+        if self.generator not in (AUTO, "mst", "aim", "independent"):
+            raise ConfigurationError(
+                f"a text column needs a marginal tabular generator, not {self.generator!r}",
+                hint="use auto, mst or aim for the table's other columns",
+            )
+        from privsynth.text.generator import TextGenerator
+
+        try:
+            TextGenerator(**self.text_options)  # refuses unknown options now
+        except TypeError:
+            names = ", ".join(sorted(self.text_options))
+            raise ConfigurationError(
+                f"the text generator does not accept these options: {names}",
+                hint="see docs/text.md for its options",
+            ) from None
 
     def _check_shares(self) -> None:
         if not 0.0 < self.discovery_share < 1.0 or not 0.0 <= self.quality_share < 1.0:

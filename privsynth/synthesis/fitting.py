@@ -12,8 +12,9 @@ from typing import Any
 import pandas as pd
 
 from privsynth.cells import canonical_frame
+from privsynth.domain.codecs import ColumnCodec
 from privsynth.domain.discovery import DiscoveryReport, discover
-from privsynth.domain.table import build_codecs, encode_columns
+from privsynth.domain.table import EncodedTable, build_codecs, encode_columns
 from privsynth.dp.accounting import PrivacyFilter
 from privsynth.dp.accounting import costs as cost_of
 from privsynth.dp.accounting.accountant import Spend
@@ -28,6 +29,8 @@ from privsynth.quality import release as release_quality
 from privsynth.schema import Schema
 from privsynth.synthesis.config import SEEDED_RUN, SynthesisConfig
 from privsynth.synthesis.plan import Plan, Source, unmodelled_warnings
+from privsynth.synthesis.text_part import FittedText, fit_text
+from privsynth.text.generator import TextGenerator
 from privsynth.warnings import (
     DataQualityWarning,
     DiscoveryWarning,
@@ -46,6 +49,18 @@ class FittedModel:
     #: rows drawn when the caller does not say: the configured rows, the schema's
     #: declared row count, or the generator's noisy estimate
     default_rows: int
+    #: the free-text column and its trained text generator, if the run has one
+    text: FittedText | None = None
+
+    @property
+    def codecs(self) -> dict[str, ColumnCodec]:
+        """How the schema's modelled columns map to codes."""
+        return build_codecs(self.schema)
+
+    @property
+    def tabular(self) -> bool:
+        """False when the text column is all there is (no tabular generator was fitted)."""
+        return any(spec.modelled for spec in self.schema.columns.values())
 
 
 def not_private_message(name: str) -> str:
@@ -89,8 +104,14 @@ class Fit:
     """One fit: every access to the rows goes through :attr:`mechanisms`, which charges
     :attr:`filter` (limited to the plan's reservation) before it draws noise."""
 
-    def __init__(self, plan: Plan, generator: Generator, progress: ProgressCallback) -> None:
-        self.plan, self.generator, self.progress = plan, generator, progress
+    def __init__(
+        self,
+        plan: Plan,
+        generator: Generator,
+        progress: ProgressCallback,
+        text: TextGenerator | None = None,
+    ) -> None:
+        self.plan, self.generator, self.progress, self.text = plan, generator, progress, text
         self.schema = plan.schema
         self.filter = PrivacyFilter(plan.limit)
         self.warnings: list[PrivsynthWarning] = list(plan.warnings)
@@ -128,9 +149,38 @@ class Fit:
                 counts, self.mechanisms, rho * config.quality_share, name
             )
             self.warnings += [DataQualityWarning(text) for text in self.quality.warnings]
-        self.generator.fit(table, self.mechanisms, self.filter.remaining_rho(), self.progress)
-        rows = config.rows or self.schema.rows or self.generator.estimated_rows
-        return FittedModel(self.generator, self.schema, rows)
+        if table.codecs:
+            self.generator.fit(table, self.mechanisms, self._generator_rho(), self.progress)
+        fitted_text = self._fit_text(bounded.frame, bounded.units, codecs, table)
+        rows = config.rows or self.schema.rows or self._estimated_rows(fitted_text)
+        return FittedModel(self.generator, self.schema, rows, fitted_text)
+
+    def _generator_rho(self) -> float:
+        """What the tabular generator may spend: the rest of the zCDP reservation, or of
+        the tabular share when a text column takes the rest."""
+        if self.plan.text_cost is None:
+            return self.filter.remaining_rho()
+        return max(0.0, self.plan.tabular_rho - self.filter.accountant.total().rho())
+
+    def _fit_text(
+        self,
+        frame: pd.DataFrame,
+        units: pd.Series | None,
+        codecs: dict[str, ColumnCodec],
+        table: EncodedTable,
+    ) -> FittedText | None:
+        config = self.plan.config
+        if self.text is None or config.text_column is None:
+            return None
+        return fit_text(
+            self.text, config.text_column, config.condition_on, (frame, units),
+            (codecs, table.codes), self.mechanisms, self.progress,
+        )  # fmt: skip
+
+    def _estimated_rows(self, text: FittedText | None) -> int:
+        if text is not None and not any(s.modelled for s in self.schema.columns.values()):
+            return text.generator.estimated_documents
+        return self.generator.estimated_rows
 
     @property
     def spends(self) -> list[Spend]:
@@ -162,6 +212,7 @@ class Fit:
             "private": self.generator.private,
             "privacy_unit": self.plan.unit.describe(),
             "spends_made": [s.purpose for s in self.filter.accountant.history],
+            **({"text_generator_params": self.text.params()} if self.text else {}),
         }
 
 

@@ -36,6 +36,11 @@ from privsynth.synthesis.records import FitRecord
 
 FORMAT = "privsynth-model"
 FORMAT_VERSION = 1
+#: the version written for a model with a text part (version 1 readers would drop it)
+TEXT_FORMAT_VERSION = 2
+_READABLE = (FORMAT_VERSION, TEXT_FORMAT_VERSION)
+#: array names of the text part carry this prefix in the shared array index
+_TEXT_ARRAYS = "text:"
 SUFFIX = ".privsynth"
 MANIFEST = "manifest.json"
 #: a model file larger than this once unpacked is refused (a ZIP bomb, not a model)
@@ -54,21 +59,41 @@ class ModelFile:
     record: FitRecord
     #: sampling defaults: ``rows``, ``suppressed``, ``residual_scan``
     sampling: dict[str, Any]
+    #: the text part: ``column``, ``condition_on`` and the text generator's state
+    text: TextPartFile | None = None
+
+
+@dataclass
+class TextPartFile:
+    """The saved text part of a model: where the text goes and the trained weights."""
+
+    column: str
+    condition_on: list[str]
+    state: GeneratorState
 
 
 def save_model(model: ModelFile, path: str | Path) -> Path:
     """Write ``model`` to ``path`` atomically (an existing file is replaced only on success)."""
     final = Path(path)
-    index, members = _array_members(model.state.arrays)
-    manifest = {
+    arrays = dict(model.state.arrays)
+    if model.text is not None:
+        arrays.update({_TEXT_ARRAYS + k: v for k, v in model.text.state.arrays.items()})
+    index, members = _array_members(arrays)
+    manifest: dict[str, Any] = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if model.text is None else TEXT_FORMAT_VERSION,
         "generator": {"name": model.generator, "state": model.state.values},
         "schema": schema_to_dict(model.schema),
         "privacy": model.record.to_dict(),
         "sampling": model.sampling,
         "arrays": index,
     }
+    if model.text is not None:
+        manifest["text"] = {
+            "column": model.text.column,
+            "condition_on": model.text.condition_on,
+            "state": model.text.state.values,
+        }
     with (
         atomic_path(final) as temp,
         zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive,
@@ -128,10 +153,10 @@ def _manifest(archive: zipfile.ZipFile, source: Path) -> dict[str, Any]:
             f"{source} is not a privsynth model file", hint="save one with Synthesizer.save"
         )
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in _READABLE:
         raise InputDataError(
             f"{source} is a model file of format version {version!r}; this privsynth "
-            f"reads version {FORMAT_VERSION}",
+            f"reads versions {', '.join(map(str, _READABLE))}",
             hint="load it with the privsynth version that saved it, or save it again",
         )
     return manifest
@@ -160,10 +185,28 @@ def _model(
     if not isinstance(generator, dict) or not isinstance(generator.get("state"), dict):
         raise InputDataError(f"{source}: its generator entry is malformed")
     sampling = manifest.get("sampling")
+    tabular = {k: v for k, v in arrays.items() if not k.startswith(_TEXT_ARRAYS)}
     return ModelFile(
         generator=str(generator.get("name")),
-        state=GeneratorState(generator["state"], arrays),
+        state=GeneratorState(generator["state"], tabular),
+        text=_text_part(manifest.get("text"), arrays, source),
         schema=schema_from_dict(manifest.get("schema"), f"{source} (schema)", released=True),
         record=FitRecord.from_dict(manifest.get("privacy"), str(source)),
         sampling=sampling if isinstance(sampling, dict) else {},
     )
+
+
+def _text_part(
+    entry: Any, arrays: dict[str, npt.NDArray[Any]], source: Path
+) -> TextPartFile | None:
+    if entry is None:
+        return None
+    valid = isinstance(entry, dict) and isinstance(entry.get("state"), dict)
+    if not valid or not isinstance(entry.get("column"), str):
+        raise InputDataError(f"{source}: its text entry is malformed")
+    conditions = entry.get("condition_on", [])
+    if not isinstance(conditions, list) or not all(isinstance(c, str) for c in conditions):
+        raise InputDataError(f"{source}: its text entry is malformed")
+    prefix = len(_TEXT_ARRAYS)
+    text_arrays = {k[prefix:]: v for k, v in arrays.items() if k.startswith(_TEXT_ARRAYS)}
+    return TextPartFile(entry["column"], conditions, GeneratorState(entry["state"], text_arrays))

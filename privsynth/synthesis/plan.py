@@ -23,6 +23,8 @@ from privsynth.schema import Schema, load_schema
 from privsynth.schema.constraints import check_constraints
 from privsynth.schema.model import AutoSpec, ColumnSpec, IdentifierSpec
 from privsynth.synthesis.config import DISCOVERY_DELTA_SHARE, SynthesisConfig
+from privsynth.synthesis.text_part import declare_text_column
+from privsynth.text.generator import TextGenerator
 from privsynth.warnings import (
     DataDerivedSchemaWarning,
     IdentifierColumnWarning,
@@ -185,6 +187,8 @@ class Plan:
     #: what the generator will charge, when it is not a zCDP share (DP-SGD); the run
     #: then reserves the zCDP share spent before it plus exactly this cost
     generator_cost: PrivacyCost | None = None
+    #: what the text generator will charge after the tabular part (a text column)
+    text_cost: PrivacyCost | None = None
 
     @property
     def modelled_columns(self) -> list[str]:
@@ -200,8 +204,22 @@ class Plan:
         return self.rho * shares
 
     @property
+    def tabular_rho(self) -> float:
+        """The zCDP budget of everything but the text: discovery, quality counts and the
+        tabular generator (with a text column, what ``text_share`` leaves; without
+        modelled columns besides the text, only the counts)."""
+        if self.config.text_column is None:
+            return self.rho
+        if not self.modelled_columns:
+            return self.prefix_rho
+        return self.rho * (1.0 - self.config.text_share)
+
+    @property
     def limit(self) -> PrivacyCost:
         """The most this run may spend: what the ledger admits and reserves."""
+        if self.text_cost is not None:
+            tabular = cost_of.zcdp(self.tabular_rho, self.discovery_delta)
+            return cost_of.sequence_of([tabular, self.text_cost])
         if self.generator_cost is None:
             return cost_of.zcdp(self.rho, self.discovery_delta)
         prefix = cost_of.zcdp(self.prefix_rho, self.discovery_delta)
@@ -218,7 +236,18 @@ class Plan:
             )
         prefix = cost_of.zcdp(self.prefix_rho, self.discovery_delta)
         planned = generator.planned_cost(self.config.epsilon, self.delta, prefix)
+        if planned is not None and self.config.text_column is not None:
+            raise ConfigurationError(
+                f"a text column needs a marginal tabular generator, not {generator.name!r}",
+                hint="use auto, mst or aim for the table's other columns",
+            )
         return replace(self, generator_cost=planned)
+
+    def with_text(self, text: TextGenerator) -> Plan:
+        """This plan, reserving the text generator's cost after the tabular part."""
+        before = cost_of.zcdp(self.tabular_rho, self.discovery_delta)
+        planned = text.planned_cost(self.config.epsilon, self.delta, before)
+        return replace(self, text_cost=planned)
 
 
 def make_plan(source: Source, config: SynthesisConfig, schema: SchemaSource, book: Ledger) -> Plan:
@@ -227,6 +256,8 @@ def make_plan(source: Source, config: SynthesisConfig, schema: SchemaSource, boo
     delta = config.delta if config.delta is not None else book.budget(config.dataset).delta
     check_budget_values(config.epsilon, delta)
     resolved, found = _resolve(schema, columns_of(source), config.strict, config.privacy_unit)
+    if config.text_column is not None:
+        resolved = declare_text_column(resolved, config.text_column, config.condition_on)
     check_constraints(resolved.constraints, resolved)  # a typo fails before ε is spent
     rows_per_unit = config.max_rows_per_unit or resolved.max_rows_per_unit
     unit = PrivacyUnit.of(resolved.privacy_unit, rows_per_unit)

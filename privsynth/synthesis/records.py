@@ -43,6 +43,8 @@ class FitRecord:
     seeded: bool
     #: False when the generator has no formal privacy guarantee (a baseline: ε = ∞)
     private: bool = True
+    #: the text part: ``column``, ``condition_on``, ``generator`` and its ``params``
+    text: dict[str, Any] | None = None
     fitted_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     privsynth_version: str = __version__
 
@@ -75,6 +77,10 @@ class FitRecord:
         return record
 
 
+#: purposes of the text generator's spends start with this
+TEXT_SPEND = "text:"
+
+
 @dataclass
 class FitReport:
     """A fit's account: its record, the itemised spends, and what it found."""
@@ -104,9 +110,36 @@ class FitReport:
         found = [s.cost for s in self.spends if s.purpose.startswith("discover")]
         return compose(found).epsilon(self.record.delta) if found else 0.0
 
+    @property
+    def epsilon_split(self) -> tuple[float, float] | None:
+        """(ε of the table's spends, ε of the text model's spends), each alone at the
+        run's δ (together they compose to the run's ε, which is less than their sum);
+        ``None`` for a run without a text column."""
+        text = [s.cost for s in self.spends if s.purpose.startswith(TEXT_SPEND)]
+        if not text:
+            return None
+        table = [s.cost for s in self.spends if not s.purpose.startswith(TEXT_SPEND)]
+        delta = self.record.delta
+        return (compose(table).epsilon(delta) if table else 0.0, compose(text).epsilon(delta))
+
+    def split_line(self) -> str | None:
+        """The split for a summary, e.g. ``table 1.9, text 3.4 (together 4)``."""
+        split = self.epsilon_split
+        if split is None:
+            return None
+        return (
+            f"table {split[0]:.3g}, text {split[1]:.3g} (each alone at δ; together "
+            f"{self.record.spent_epsilon:.4g})"
+        )
+
     def unmodelled(self) -> dict[str, str]:
         """Columns left out of the model (identifier tokens, dropped text), and why."""
-        return unmodelled_columns(self.schema, self.discovery)
+        found = unmodelled_columns(self.schema, self.discovery)
+        return {k: v for k, v in found.items() if k != self.text_column}
+
+    @property
+    def text_column(self) -> str | None:
+        return None if self.record.text is None else str(self.record.text["column"])
 
 
 @dataclass(frozen=True)

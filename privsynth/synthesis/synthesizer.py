@@ -22,19 +22,20 @@ import pandas as pd
 
 from privsynth.cells import mark_missing
 from privsynth.defaults import DEFAULT_GENERATOR
+from privsynth.domain.suppressed import SuppressedReport
 from privsynth.dp.accounting import compose
 from privsynth.dp.ledger import Ledger
 from privsynth.errors import ConfigurationError
 from privsynth.fingerprint import keyed_fingerprint
 from privsynth.generators import GENERATORS, ProgressCallback
-from privsynth.generators.base import no_progress
+from privsynth.generators.base import GeneratorState, no_progress
 from privsynth.generators.choice import AUTO, GeneratorChoice, choose_generator
 from privsynth.io import TableRead, check_output_path, fingerprint, write_table
 from privsynth.schema import Schema
 from privsynth.synthesis.config import SynthesisConfig
-from privsynth.synthesis.drawing import draw_rows, scan
+from privsynth.synthesis.drawing import Drawn, draw_rows, scan
 from privsynth.synthesis.fitting import Fit, FittedModel, make_generator, read_source, source_name
-from privsynth.synthesis.model_file import ModelFile, load_model, save_model
+from privsynth.synthesis.model_file import ModelFile, TextPartFile, load_model, save_model
 from privsynth.synthesis.plan import Plan, SchemaSource, Source, make_plan
 from privsynth.synthesis.records import (
     FitRecord,
@@ -42,6 +43,9 @@ from privsynth.synthesis.records import (
     SampleReport,
     residual_message,
 )
+from privsynth.synthesis.text_part import FittedText
+from privsynth.text.generator import TextGenerator
+from privsynth.text.refill import refill
 from privsynth.warnings import LineageWarning, PrivsynthWarning, ResidualPIIWarning, emit
 
 LedgerSource = Ledger | str | Path | None
@@ -124,7 +128,10 @@ class Synthesizer:
         plan = self._choose(make_plan(data, self.config, self._schema_source, book), progress)
         generator = make_generator(self.config)
         plan = plan.with_generator(generator)
-        fit = Fit(plan, generator, progress)
+        text = self._text_generator(progress)
+        if text is not None:
+            plan = plan.with_text(text)
+        fit = Fit(plan, generator, progress, text)
         progress("checking the privacy budget")
         book.admit(plan.dataset, plan.limit, plan.unit.column)  # before the data is read
         run_id, read = self._reserve(book, plan, data, progress)
@@ -137,6 +144,16 @@ class Synthesizer:
         )  # fmt: skip
         emit(fit.warnings)
         return self
+
+    def _text_generator(self, progress: ProgressCallback) -> TextGenerator | None:
+        """The text generator with its model built (before admission: a missing model
+        or a bad option fails without touching the budget)."""
+        if self.config.text_column is None:
+            return None
+        text = TextGenerator(**self.config.text_options)
+        progress(f"text: loading the {text.model_name} model")
+        text.prepare()
+        return text
 
     def _choose(self, plan: Plan, progress: ProgressCallback) -> Plan:
         """With ``auto``, the generator picked from the plan's public columns."""
@@ -188,7 +205,7 @@ class Synthesizer:
             generator_params=json.loads(json.dumps(fit.generator.params())),
             privacy_unit=plan.unit.column,
             max_rows_per_unit=plan.unit.max_rows, seeded=self.config.seed is not None,
-            private=fit.generator.private,
+            private=fit.generator.private, text=_text_record(self.config, fit),
         )  # fmt: skip
 
     # sampling ---------------------------------------------------------------------------
@@ -218,15 +235,20 @@ class Synthesizer:
         if output is not None:
             check_output_path(output)
         count = _row_count(rows, model.default_rows)
-        drawn = draw_rows(model, count, self._rng(seed), self.config.suppressed, progress)
+        rng = self._rng(seed)
+        drawn = self._draw_table(model, count, rng, progress)
         data = drawn.data
+        written = None if model.text is None else model.text.draw(data, model.codecs, rng)
         found: list[PrivsynthWarning] = []
         residual = None
         if self.config.residual_scan:
             progress("scanning the output for residual PII")
-            residual = scan(data, model.schema)
+            # the text before its placeholders are refilled: surrogates are no leak
+            residual = scan(_with_text(data, model, written), model.schema)
             if residual.total:
                 found.append(ResidualPIIWarning(residual_message(residual)))
+        if written is not None:
+            data = _with_text(data, model, refill(written, rng))
         report = SampleReport(count, drawn.suppressed, residual, constraints=drawn.constraints)
         if output is not None:
             progress("writing output")
@@ -234,6 +256,14 @@ class Synthesizer:
         self.last_sample = report
         emit(found)
         return data
+
+    def _draw_table(
+        self, model: FittedModel, count: int, rng: np.random.Generator, progress: ProgressCallback
+    ) -> Drawn:
+        """The tabular columns (a frame of ``count`` empty rows for text alone)."""
+        if model.tabular:
+            return draw_rows(model, count, rng, self.config.suppressed, progress)
+        return Drawn(pd.DataFrame(index=pd.RangeIndex(count)), SuppressedReport(0))
 
     def _rng(self, seed: int | None) -> np.random.Generator:
         """A fresh generator per draw; a seeded (test) run draws reproducibly."""
@@ -285,8 +315,14 @@ class Synthesizer:
             "suppressed": self.config.suppressed,
             "residual_scan": self.config.residual_scan,
         }
-        state = model.generator.state_dict()
-        content = ModelFile(self.config.generator, state, model.schema, record, sampling)
+        state = model.generator.state_dict() if model.tabular else GeneratorState()
+        text = None
+        if model.text is not None:
+            text = TextPartFile(
+                model.text.column, list(model.text.condition_on),
+                model.text.generator.state_dict(),
+            )  # fmt: skip
+        content = ModelFile(self.config.generator, state, model.schema, record, sampling, text)
         written = save_model(content, path)
         emit(self._link("model", written, fingerprint(written), {}))
         return written
@@ -299,7 +335,15 @@ class Synthesizer:
         content = load_model(path)
         record = content.record
         factory = GENERATORS.get(content.generator)
-        generator = factory.from_state_dict(content.state)  # type: ignore[attr-defined]
+        tabular = any(spec.modelled for spec in content.schema.columns.values())
+        # a text-only model has no fitted tabular generator: an unfitted one stands in
+        generator = factory.from_state_dict(content.state) if tabular else factory()  # type: ignore[attr-defined]
+        text = None
+        if content.text is not None:
+            text = FittedText(
+                content.text.column, tuple(content.text.condition_on),
+                TextGenerator.from_state_dict(content.text.state),
+            )  # fmt: skip
         config = SynthesisConfig(
             epsilon=record.epsilon, delta=record.delta, generator=content.generator,
             dataset=record.dataset, suppressed=str(content.sampling.get("suppressed", "keep")),
@@ -307,8 +351,13 @@ class Synthesizer:
         )  # fmt: skip
         synthesizer = cls.from_config(config, ledger=ledger)
         rows = content.sampling.get("rows")
-        default_rows = rows if isinstance(rows, int) and rows > 0 else generator.estimated_rows
-        synthesizer._model = FittedModel(generator, content.schema, default_rows)
+        estimate = (
+            generator.estimated_rows
+            if tabular or text is None
+            else text.generator.estimated_documents
+        )
+        default_rows = rows if isinstance(rows, int) and rows > 0 else estimate
+        synthesizer._model = FittedModel(generator, content.schema, default_rows, text)
         synthesizer.record = record
         return synthesizer
 
@@ -333,6 +382,26 @@ class Synthesizer:
         if self._book is not None or self._ledger_source is not None:
             return self._ledger()
         return None
+
+
+def _text_record(config: SynthesisConfig, fit: Fit) -> dict[str, Any] | None:
+    if fit.text is None:
+        return None
+    params = json.loads(json.dumps(fit.text.params()))
+    return {
+        "column": config.text_column, "condition_on": list(config.condition_on),
+        "generator": fit.text.name, "params": params,
+    }  # fmt: skip
+
+
+def _with_text(data: pd.DataFrame, model: FittedModel, texts: list[str] | None) -> pd.DataFrame:
+    """``data`` with the text column in its schema position."""
+    if texts is None or model.text is None:
+        return data
+    column = model.text.column
+    combined = data.assign(**{column: texts})
+    order = [name for name in model.schema.columns if name in combined.columns]
+    return combined[order + [c for c in combined.columns if c not in order]]
 
 
 def _row_count(rows: int | None, default: int) -> int:

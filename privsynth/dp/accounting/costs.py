@@ -200,6 +200,33 @@ def noise_multiplier_for(
     return high
 
 
+@dataclass(frozen=True)
+class TrainingCost:
+    """A DP-SGD run's planned cost: a Gaussian count of the examples (for the expected
+    batch, never the exact count) with noise ``count_sigma``, then the training steps
+    with noise multiplier ``sigma``; ``cost`` is the composition, stored by parts."""
+
+    count_sigma: float
+    sigma: float
+    cost: PrivacyCost
+
+
+def dpsgd_with_count(
+    epsilon: float,
+    delta: float,
+    before: PrivacyCost,
+    count_sigma: float,
+    sample_rate: float,
+    steps: int,
+) -> TrainingCost:
+    """Calibrate DP-SGD so that ``before``, a count with ``count_sigma`` and ``steps``
+    subsampled Gaussian steps compose to (``epsilon``, ``delta``)-DP."""
+    count = gaussian(count_sigma)
+    sigma = noise_multiplier_for(epsilon, delta, sample_rate, steps, before + count)
+    training = subsampled_gaussian(sigma, sample_rate, steps)
+    return TrainingCost(count_sigma, sigma, sequence_of([count, training]))
+
+
 def from_dict(data: Mapping[str, Any]) -> PrivacyCost:
     """Rebuild a cost from :meth:`PrivacyCost.to_dict` output (e.g. a ledger row)."""
     factory = MECHANISMS.get(str(data["mechanism"]))

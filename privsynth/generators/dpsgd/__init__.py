@@ -125,14 +125,12 @@ class DPSGD(Generator):
         """A Gaussian row count (``count_share`` of the zCDP budget) then ``steps``
         subsampled Gaussian steps, whose noise multiplier makes the composition with
         ``spent_before`` (ε, δ)-DP."""
-        self.count_sigma = sigma_for_rho(self.count_share * rho_for_epsilon(epsilon, delta))
-        count = cost_of.gaussian(self.count_sigma)
-        self.sigma = cost_of.noise_multiplier_for(
-            epsilon, delta, self.sample_rate, self.steps, spent_before + count
+        count_sigma = sigma_for_rho(self.count_share * rho_for_epsilon(epsilon, delta))
+        planned = cost_of.dpsgd_with_count(
+            epsilon, delta, spent_before, count_sigma, self.sample_rate, self.steps
         )
-        self.delta = delta
-        training = cost_of.subsampled_gaussian(self.sigma, self.sample_rate, self.steps)
-        return cost_of.sequence_of([count, training])
+        self.count_sigma, self.sigma, self.delta = planned.count_sigma, planned.sigma, delta
+        return planned.cost
 
     def params(self) -> dict[str, Any]:
         params: dict[str, Any] = {
