@@ -22,10 +22,20 @@ import pandas as pd
 
 from privsynth.cells import canonical_column, mark_missing
 from privsynth.errors import InputDataError
+from privsynth.text_files import (
+    JSONL_SUFFIXES,
+    TEXT_COLUMN,
+    TEXT_SUFFIXES,
+    jsonl_header,
+    read_jsonl_rows,
+    read_text_rows,
+    write_jsonl,
+    write_text,
+)
 
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
-SUPPORTED = CSV_SUFFIXES + PARQUET_SUFFIXES
+SUPPORTED = CSV_SUFFIXES + PARQUET_SUFFIXES + TEXT_SUFFIXES + JSONL_SUFFIXES
 #: bytes that are not UTF-8 decode to lone surrogates under ``errors="surrogateescape"``
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 _MAX_FIELD = 1 << 30
@@ -34,12 +44,17 @@ _ENCODING = "utf-8-sig"
 
 
 def table_format(path: Path) -> str:
-    """``"csv"`` or ``"parquet"`` from the file suffix, or a clear error."""
+    """``"csv"``, ``"parquet"``, ``"text"`` or ``"jsonl"`` from the file suffix, or a
+    clear error."""
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         return "csv"
     if suffix in PARQUET_SUFFIXES:
         return "parquet"
+    if suffix in TEXT_SUFFIXES:
+        return "text"
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
     raise InputDataError(
         f"{path.name} has unsupported extension {suffix or '(none)'!r}",
         hint=f"use one of: {', '.join(SUPPORTED)}",
@@ -59,7 +74,12 @@ def read_header(path: str | Path) -> list[str]:
     """Column names only: what may be checked before the data itself is read."""
     file = Path(path)
     _check_readable(file)
-    if table_format(file) == "parquet":
+    fmt = table_format(file)
+    if fmt == "text":
+        return [TEXT_COLUMN]
+    if fmt == "jsonl":
+        return _check_header(file, jsonl_header(file))
+    if fmt == "parquet":
         import pyarrow.parquet as pq
 
         try:
@@ -119,8 +139,14 @@ def read_rows(path: str | Path, missing_values: Sequence[str] = ("",)) -> TableR
     Parquet) can fail, so whether a run fails never depends on one record."""
     file = Path(path)
     header = read_header(file)
-    if table_format(file) == "parquet":
+    fmt = table_format(file)
+    if fmt == "parquet":
         return TableRead(_read_parquet(file, header, missing_values))
+    if fmt == "text":
+        frame, undecodable = read_text_rows(file, missing_values)
+        return TableRead(frame, 0, undecodable)
+    if fmt == "jsonl":
+        return TableRead(*read_jsonl_rows(file, header, missing_values))
     return _read_csv_rows(file, header, missing_values)
 
 
@@ -234,12 +260,16 @@ def check_output_path(path: str | Path) -> Path:
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as CSV or Parquet (by suffix), atomically."""
+    """Write ``frame`` as CSV, Parquet, JSON lines or text lines (by suffix), atomically."""
     final = Path(path)
     fmt = table_format(final)
     with atomic_path(final) as temp:
         if fmt == "parquet":
             frame.to_parquet(temp, index=False)
+        elif fmt == "jsonl":
+            write_jsonl(frame, temp)
+        elif fmt == "text":
+            write_text(frame, temp)
         else:
             frame.to_csv(temp, index=False)
     return final

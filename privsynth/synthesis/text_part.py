@@ -48,6 +48,10 @@ def declare_text_column(schema: Schema, column: str, condition_on: Sequence[str]
         )
     columns = dict(schema.columns)
     columns[column] = TextSpec(role=spec.role)
+    for name in condition_on:
+        found = columns.get(name)
+        if isinstance(found, AutoSpec) and found.modelled:  # a condition is categorical
+            columns[name] = CategoricalSpec(role=found.role)
     declared = replace(schema, columns=columns)
     for name in condition_on:
         found = declared.columns.get(name)

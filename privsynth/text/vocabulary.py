@@ -144,6 +144,20 @@ class PublicVocabulary:
             rows[row] = table[kind_id] + 0.5 * table[words.index(_INDEX_WORDS[index])]
         return rows
 
+    def reduced_embeddings(self, width: int | None) -> npt.NDArray[np.float32]:
+        """:meth:`embeddings` projected on their ``width`` leading principal directions
+        (public: computed from the public vocabulary only), rescaled to unit average
+        norm; ``None`` keeps them whole. A narrower output layer is what makes training
+        fast: its cost is tokens x vocabulary x width."""
+        rows = self.embeddings()
+        if width is None or width >= rows.shape[1]:
+            return rows
+        centred = rows - rows.mean(axis=0)
+        _, _, directions = np.linalg.svd(centred, full_matrices=False)
+        reduced: npt.NDArray[np.float32] = (centred @ directions[:width].T).astype(np.float32)
+        scale = float(np.linalg.norm(reduced, axis=1).mean()) or 1.0
+        return reduced / np.float32(scale)
+
     def tokenizer(self) -> Tokenizer:
         return _tokenizer(self)
 

@@ -157,6 +157,10 @@ def _load(transformers: Any, path: str, gguf_file: str | None, dtype: str) -> tu
         model = transformers.AutoModelForCausalLM.from_pretrained(
             path, dtype=getattr(torch, dtype), **options
         )
+    except ImportError:  # transformers needs the gguf package to read GGUF files
+        raise ConfigurationError(
+            "reading a GGUF model file needs the gguf package", hint="pip install gguf"
+        ) from None
     except (OSError, ValueError, KeyError) as error:
         raise ConfigurationError(
             f"cannot load a causal language model from {path}: {type(error).__name__}",

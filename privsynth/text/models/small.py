@@ -104,6 +104,7 @@ class SmallTextModel(TextModel):
         context: int = 128,
         vocabulary_size: int = 8000,
         embeddings: str = DEFAULT_EMBEDDINGS,
+        embedding_width: int | None = 128,
     ) -> None:
         self.dim = _positive_int("dim", dim, 16, 4096)
         self.layers = _positive_int("layers", layers, 1, 48)
@@ -111,9 +112,13 @@ class SmallTextModel(TextModel):
         if dim % heads:
             raise ConfigurationError("the small text model's `dim` must be a multiple of `heads`")
         self.context = _positive_int("context", context, 16, 4096)
+        if embedding_width is not None:
+            _positive_int("embedding_width", embedding_width, 8, 4096)
+        self.embedding_width = embedding_width
         self.vocabulary = PublicVocabulary.build(embeddings, vocabulary_size)
         self._tokenizer = self.vocabulary.tokenizer()
-        self._module = SmallLM(self.vocabulary.embeddings(), dim, layers, heads, context)
+        frozen = self.vocabulary.reduced_embeddings(embedding_width)
+        self._module = SmallLM(frozen, dim, layers, heads, context)
 
     @property
     def module(self) -> SmallLM:
@@ -157,7 +162,7 @@ class SmallTextModel(TextModel):
         return {
             "dim": self.dim, "layers": self.layers, "heads": self.heads,
             "context": self.context, "vocabulary_size": self.vocabulary.size,
-            "embeddings": self.vocabulary.source,
+            "embeddings": self.vocabulary.source, "embedding_width": self.embedding_width,
         }  # fmt: skip
 
     def parameters_trained(self) -> int:
