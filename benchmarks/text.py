@@ -175,6 +175,19 @@ def score(train: pd.DataFrame, test: pd.DataFrame, synthetic: pd.DataFrame, gene
     return result.to_dict()
 
 
+def canary_draws(generator: Any, canaries: list[dict[str, Any]], count: int,
+                 seed: int) -> dict[str, Any]:  # fmt: skip
+    """``count`` extra documents after the canary documents' own prefix (the likeliest
+    place for a leak), and how often each secret appears in them verbatim (in the text
+    as generated, placeholders not yet refilled: a refilled surrogate is never a leak)."""
+    prefix = f"specialty: {canaries[0]['label']}"
+    rng = np.random.default_rng(seed + 7)
+    started = time.monotonic()
+    texts = generator.sample([prefix] * count, rng)
+    found = {c["name"]: sum(c["secret"].lower() in t.lower() for t in texts) for c in canaries}
+    return {"documents": count, "verbatim": found, "seconds": time.monotonic() - started}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epsilons", default="4,8,inf")
@@ -182,6 +195,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=0, help="synthetic documents (0: as train)")
     parser.add_argument("--option", action="append", default=[], help="text option KEY=VALUE")
     parser.add_argument("--label", default="default", help="name of this configuration")
+    parser.add_argument("--canary-samples", type=int, default=0, help="extra draws for canaries")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/text.json")
     args = parser.parse_args()
     import yaml
@@ -204,6 +218,8 @@ def main() -> None:
                     train, epsilon, options, rows, Path(work)
                 )
         scores = score(train, test, synthetic, generator, canaries)
+        if args.canary_samples:
+            timing["canary_draws"] = canary_draws(generator, canaries, args.canary_samples, 0)
         entry = {"label": args.label, "epsilon": text, "seed": args.seed, "options": options,
                  "train_documents": len(train), "test_documents": len(test),
                  "params": generator.params(), **timing, "scores": scores}  # fmt: skip

@@ -77,7 +77,8 @@ def document_losses(module: torch.nn.Module, ids: torch.Tensor, lengths: torch.T
     logits = module(inputs)
     positions = torch.arange(1, width, device=ids.device)[None, :]
     mask = ((positions >= starts[:, None]) & (positions < lengths[:, None])).float()
-    nll = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+    flat = logits.reshape(-1, logits.shape[-1])  # a view: no copy of the largest tensor
+    nll = F.cross_entropy(flat, targets.reshape(-1), reduction="none").view(targets.shape)
     losses: torch.Tensor = (nll * mask).sum(1) / mask.sum(1).clamp(min=1.0)
     return losses
 
