@@ -25,6 +25,7 @@ from privsynth.schema import Schema, load_schema
 if TYPE_CHECKING:
     from privsynth.compliance.document import AuditDocument
     from privsynth.evaluation.result import EvaluationResult
+    from privsynth.evaluation.text.embedder import SentenceEmbedder
 
 
 def scrub(
@@ -96,6 +97,8 @@ def evaluate(
     sensitive: Sequence[str] | None = None,
     seed: int = 0,
     privacy_unit: str | None = None,
+    text_column: str | None = None,
+    text_model: SentenceEmbedder | str | Path | None = None,
 ) -> EvaluationResult:
     """The evaluation (fidelity, utility, detection, diversity, privacy), typed; its
     ``to_dict()`` is the JSON document of docs/evaluation.md.
@@ -103,16 +106,32 @@ def evaluate(
     ``privacy_unit`` names the column identifying the person behind each row (as given
     to synthesis): membership inference then attacks persons, not rows, and a person in
     both ``real`` and ``holdout`` is refused (split with
-    :func:`~privsynth.evaluation.split.split_holdout`)."""
+    :func:`~privsynth.evaluation.split.split_holdout`).
+
+    ``text_column`` names a free-text column: the text metrics (diversity, embedding
+    distance, detection, memorisation, and TSTR of ``target`` as the label) fill the
+    document's ``text`` section, and the tabular metrics read the other columns.
+    ``text_model`` is the sentence embedder or a local model directory (default: the
+    bundled all-MiniLM-L6-v2)."""
+    from dataclasses import replace
+
     from privsynth.evaluation.data import EvaluationData
     from privsynth.evaluation.runner import evaluate as run_evaluation
+    from privsynth.evaluation.text.evaluate import evaluate_text_column, tabular_tables
 
+    tables = tabular_tables(real, synthetic, holdout, text_column, target)
     data = EvaluationData.build(
-        real, synthetic, holdout, schema=_schema(schema), target=target,
+        *tables, schema=_schema(schema), target=target,
         quasi_identifiers=quasi_identifiers, sensitive=sensitive, seed=seed,
         privacy_unit=privacy_unit,
     )  # fmt: skip
-    return run_evaluation(data)
+    result = run_evaluation(data)
+    if text_column is None:
+        return result
+    text = evaluate_text_column(
+        real, synthetic, holdout, text_column, label=target, embedder=text_model, seed=seed
+    )
+    return replace(result, text=text)
 
 
 def audit(
@@ -131,13 +150,17 @@ def audit(
     run_id: str | None = None,
     seed: int = 0,
     privacy_unit: str | None = None,
+    text_column: str | None = None,
+    text_model: SentenceEmbedder | str | Path | None = None,
 ) -> AuditResult:
     """Judge synthetic data against policies (built-in names or YAML files); with
     ``output``, write ``report.json`` and ``report.html`` there (docs/compliance.md).
 
     The privacy section of the provenance comes from ``ledger`` and ``dataset``; without
     them the differential-privacy criteria read "not measured" and fail. With
-    ``privacy_unit`` the evaluation attacks persons, as in :func:`evaluate`.
+    ``privacy_unit`` the evaluation attacks persons, and with ``text_column`` the text
+    metrics fill a ``text`` section (judged by the policies' text criteria), as in
+    :func:`evaluate`.
     """
     from privsynth.compliance.audit import AuditInputs, run_audit
     from privsynth.compliance.report import write_report
@@ -148,6 +171,7 @@ def audit(
         quasi_identifiers=quasi_identifiers, sensitive=sensitive,
         ledger=Ledger(ledger) if isinstance(ledger, str | Path) else ledger,
         dataset=dataset, run_id=run_id, seed=seed, privacy_unit=privacy_unit,
+        text_column=text_column, text_embedder=text_model,
     )  # fmt: skip
     document, data = run_audit(inputs, loaded)
     if output is None:

@@ -127,6 +127,25 @@ SuppressedOption = Annotated[
     ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")]
+SynthTextColumnOption = Annotated[
+    str | None,
+    typer.Option(help="free-text column, written by the DP text generator (see docs/text.md)"),
+]
+ConditionOption = Annotated[
+    list[str] | None,
+    typer.Option(help="categorical column whose synthetic value steers the text (repeatable)"),
+]
+BaseModelOption = Annotated[
+    str | None,
+    typer.Option(help="text model: small (default), smollm2, or a local Hugging Face folder"),
+]
+TextOptions = Annotated[
+    list[str] | None,
+    typer.Option(help="text generator option KEY=VALUE, e.g. epochs=5 (repeatable)"),
+]
+TextShareOption = Annotated[
+    float, typer.Option(help="share of the budget for the text when other columns are modelled")
+]
 
 
 def _run_options(
@@ -146,6 +165,11 @@ def _run_options(
     discovery_share: DiscoveryShareOption = DISCOVERY_SHARE,
     suppressed: SuppressedOption = "keep",
     quiet: QuietOption = False,
+    text_column: SynthTextColumnOption = None,
+    condition_on: ConditionOption = None,
+    base_model: BaseModelOption = None,
+    text_option: TextOptions = None,
+    text_share: TextShareOption = 0.5,
 ) -> None:
     """The options `synthesize` and `fit` share, declared once: :func:`_with_run_options`
     adds them to each command's signature (what typer reads)."""
@@ -171,6 +195,17 @@ class RunOptions:
     discovery_share: float
     suppressed: str
     quiet: bool
+    text_column: str | None
+    condition_on: list[str] | None
+    base_model: str | None
+    text_option: list[str] | None
+    text_share: float
+
+    def text_options(self) -> dict[str, Any]:
+        options = _generator_options(self.text_option or [])
+        if self.base_model is not None:
+            options["model"] = self.base_model
+        return options
 
     def config(self, rows: int | None) -> SynthesisConfig:
         """The library's configuration (validated there, with every default in one place)."""
@@ -183,7 +218,22 @@ class RunOptions:
             unsafe_seed=self.unsafe_seed, strict=self.strict,
             discovery_share=self.discovery_share, privacy_unit=self.privacy_unit,
             max_rows_per_unit=self.max_rows_per_unit, suppressed=self.suppressed,
+            text_column=self.text_column or _implied_text_column(self.input_path),
+            condition_on=tuple(_listed(self.condition_on)),
+            text_share=self.text_share, text_options=self.text_options(),
         )  # fmt: skip
+
+
+def _implied_text_column(path: Path) -> str | None:
+    """A ``.txt`` input is one column of documents: it is the text column."""
+    from privsynth.text_files import TEXT_COLUMN, TEXT_SUFFIXES
+
+    return TEXT_COLUMN if path.suffix.lower() in TEXT_SUFFIXES else None
+
+
+def _listed(values: list[str] | None) -> list[str]:
+    """Repeated or comma-separated names."""
+    return [name.strip() for v in values or [] for name in v.split(",") if name.strip()]
 
 
 def _with_run_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -409,7 +459,8 @@ def _audit_synthesis(
 
 
 def _suffix(path: Path) -> str:
-    return path.suffix.lower() if path.suffix.lower() in (".csv", ".parquet", ".pq") else ".csv"
+    kept = (".csv", ".parquet", ".pq", ".jsonl", ".txt")
+    return path.suffix.lower() if path.suffix.lower() in kept else ".csv"
 
 
 @schema_app.command("infer")
@@ -553,6 +604,14 @@ UnitOption = Annotated[
     str | None,
     typer.Option(help="column identifying a person: membership attacks target persons"),
 ]
+TextColumnOption = Annotated[
+    str | None,
+    typer.Option(help="free-text column: text metrics (labels from --target), not tabular ones"),
+]
+TextModelOption = Annotated[
+    Path | None,
+    typer.Option(help="local sentence-transformers directory (default: bundled MiniLM)"),
+]
 
 
 @app.command()
@@ -567,21 +626,31 @@ def evaluate(
     sensitive: SensitiveOption = None,
     seed: SeedOption = 0,
     privacy_unit: UnitOption = None,
+    text_column: TextColumnOption = None,
+    text_model: TextModelOption = None,
 ) -> None:
     """Fidelity, utility, detection, diversity and privacy attacks, as one JSON document."""
     from privsynth.evaluation.data import EvaluationData
     from privsynth.evaluation.runner import evaluate as run_evaluation
+    from privsynth.evaluation.text.evaluate import evaluate_text_column, tabular_tables
 
     if output.suffix.lower() != ".json":
         raise ConfigurationError("the evaluation is written as JSON", hint="use -o eval.json")
     frames, loaded = _read_tables(real, synthetic, holdout, schema)
+    tables = (frames["real"], frames["synthetic"], frames.get("holdout"))
     data = EvaluationData.build(
-        frames["real"], frames["synthetic"], frames.get("holdout"),
+        *tabular_tables(*tables, text_column, target),
         schema=loaded, target=target, quasi_identifiers=_names(quasi_identifiers),
         sensitive=_names(sensitive), seed=seed, privacy_unit=_unit(privacy_unit, loaded),
     )  # fmt: skip
     with console.progress_display() as progress:
         document = run_evaluation(data, progress=progress)
+        if text_column is not None:
+            text = evaluate_text_column(
+                *tables, text_column, label=target, embedder=text_model, seed=seed,
+                progress=progress,
+            )  # fmt: skip
+            document = replace(document, text=text)
     _write_json(output, document.to_dict())
     console.evaluation_summary(document, output)
 
@@ -634,6 +703,8 @@ def audit(
     run_id: Annotated[str | None, typer.Option(help="run id (or prefix) in the ledger")] = None,
     seed: SeedOption = 0,
     privacy_unit: UnitOption = None,
+    text_column: TextColumnOption = None,
+    text_model: TextModelOption = None,
 ) -> None:
     """Judge synthetic data against compliance policies; write report.html and report.json.
 
@@ -650,6 +721,7 @@ def audit(
         sources={"real": real, "synthetic": synthetic, **({"holdout": holdout} if holdout else {})},
         ledger=Ledger(ledger) if (ledger or dataset) else None,
         dataset=dataset, run_id=run_id, seed=seed, privacy_unit=_unit(privacy_unit, loaded),
+        text_column=text_column, text_embedder=text_model,
     )  # fmt: skip
     _audit_and_report(inputs, policies, output)
 

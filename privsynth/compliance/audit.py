@@ -4,6 +4,10 @@ The result is an :class:`~privsynth.compliance.document.AuditDocument`; its JSON
 keeps the evaluation's sections at the top level and adds ``checks``, ``provenance``,
 ``policies`` and the overall ``passed``. Everything in it is an aggregate or public: no
 record of the real data.
+
+With a text column, the tabular measurements read the other columns, the text metrics
+(``text`` section) read that column, and the residual-PII scan reads every column of
+the synthetic table, the free text included.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -29,6 +34,10 @@ from privsynth.evaluation.runner import evaluate
 from privsynth.fingerprint import PREFIX, env_key
 from privsynth.io import fingerprint
 from privsynth.schema import Schema
+
+if TYPE_CHECKING:
+    from privsynth.evaluation.text.embedder import SentenceEmbedder
+    from privsynth.evaluation.text.result import TextEvaluation
 
 
 @dataclass
@@ -50,12 +59,34 @@ class AuditInputs:
     #: the column identifying the person behind each row: attacks then target persons,
     #: and the membership result records it under ``unit``
     privacy_unit: str | None = None
+    #: a free-text column: evaluated by the text metrics (labels from ``target``), left
+    #: out of the tabular ones
+    text_column: str | None = None
+    #: the sentence embedder of the text metrics (a model directory; None: bundled MiniLM)
+    text_embedder: SentenceEmbedder | str | Path | None = None
 
     def evaluation_data(self) -> EvaluationData:
+        """The tables of the tabular measurements (without the text column)."""
+        from privsynth.evaluation.text.evaluate import tabular_tables
+
+        real, synthetic, holdout = tabular_tables(
+            self.real, self.synthetic, self.holdout, self.text_column, self.target
+        )
         return EvaluationData.build(
-            self.real, self.synthetic, self.holdout, schema=self.schema, target=self.target,
+            real, synthetic, holdout, schema=self.schema, target=self.target,
             quasi_identifiers=self.quasi_identifiers, sensitive=self.sensitive, seed=self.seed,
             privacy_unit=self.privacy_unit,
+        )  # fmt: skip
+
+    def text_evaluation(self, progress: Callable[[str], None]) -> TextEvaluation | None:
+        """The text metrics of the text column, if one was named."""
+        if self.text_column is None:
+            return None
+        from privsynth.evaluation.text.evaluate import evaluate_text_column
+
+        return evaluate_text_column(
+            self.real, self.synthetic, self.holdout, self.text_column, label=self.target,
+            embedder=self.text_embedder, seed=self.seed, progress=progress,
         )  # fmt: skip
 
 
@@ -67,6 +98,9 @@ def run_audit(
     """The audit document (and the evaluation data, for the report's figures)."""
     data = inputs.evaluation_data()
     evaluation = evaluate(data, progress=progress)
+    text = inputs.text_evaluation(progress)
+    if text is not None:
+        evaluation = replace(evaluation, text=text)
     progress("scanning the synthetic data for residual PII")
     checks = compliance_checks(inputs.synthetic, inputs.schema)
     found = _fingerprints(inputs)

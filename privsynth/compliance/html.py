@@ -20,7 +20,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,7 +104,37 @@ LABELS = {
     "dcr": "Distance to closest record (share closer to training)",
     "nndr": "Nearest-neighbour distance ratio",
     "exact_copy_rate": "Exact copies of training rows",
+    **{f"distinct_{n}": f"Distinct {n}-grams (share)" for n in (1, 2, 3)},
+    **{f"distinct_{n}_relative": f"Distinct {n}-grams, synthetic / real" for n in (1, 2, 3)},
+    **{f"entropy_{n}": f"{n}-gram entropy (bits)" for n in (1, 2, 3)},
+    **{f"entropy_{n}_relative": f"{n}-gram entropy, synthetic / real" for n in (1, 2, 3)},
+    "vendi_score": "Vendi score (effective number of distinct documents)",
+    "vendi_score_relative": "Vendi score, synthetic / real",
+    "frechet_distance": "Fréchet distance of sentence embeddings",
+    "mauve_style": "MAUVE-style divergence-frontier score",
+    "text_detection_auc": "Real-vs-synthetic text detection AUC",
+    "text_tstr": "Train on synthetic text, test on real (macro-F1)",
+    "longest_training_match": "Longest run of words shared with one training document",
+    "training_8gram_share": "Synthetic 8-grams found in training text",
+    "unique_training_8gram_share": "Synthetic 8-grams unique to one training document",
+    "distinct_training_8grams_reproduced": "Distinct training 8-grams reproduced",
+    "max_training_8gram_reproductions": "Most reproductions of one training 8-gram",
+    "unique_training_8grams_reproduced": "Distinct record-unique 8-grams reproduced",
+    "max_unique_training_8gram_reproductions": "Most reproductions of one record-unique 8-gram",
 }
+#: the sections of the text evaluation, with their headings on the page
+TEXT_SECTIONS = (
+    ("lexical", "Lexical diversity"),
+    ("embedding", "Sentence embeddings"),
+    ("detection", "Detection"),
+    ("utility", "Utility"),
+    ("memorisation", "Memorisation (counts only: no reproduced text is shown)"),
+)
+TEXT_NOTE = (
+    "Memorisation compares the synthetic documents with the training documents word for "
+    "word; real holdout documents compared the same way show how much text the notes share "
+    "anyway (templates, stock phrases)."
+)
 _DATA_URI = re.compile(r"^data:image/(?:png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=]+$")
 
 
@@ -125,6 +155,10 @@ def render_html(document: AuditDocument, figures: dict[str, str]) -> str:
         "pii_found": [(e, n) for e, n in sorted(document.checks.residual_pii.items()) if n != 0],
         "pii_clean": [e for e, n in sorted(document.checks.residual_pii.items()) if n == 0],
         "columns": _columns(document),
+        "text": evaluation.text,
+        "text_sections": TEXT_SECTIONS,
+        "text_facts": _text_facts(document),
+        "text_note": TEXT_NOTE,
         "ledger_facts": _ledger_facts(ledger) if ledger is not None else [],
         "spends": _spends(ledger.run_spends) if ledger is not None else [],
         "sections": SECTIONS,
@@ -152,7 +186,7 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters.update(
         fmt=fmt, fmt_epsilon=fmt_epsilon, slug=slug, label=lambda n: LABELS.get(n, n),
-        goal=goal, metric_note=metric_note, unit=unit,
+        goal=goal, metric_note=metric_note, unit=unit, bound=bound,
     )  # fmt: skip
     return environment
 
@@ -177,6 +211,13 @@ def fmt_epsilon(value: Any) -> str:
     """ε rounded up (to 3 decimals): a privacy claim must never be understated."""
     number = finite_number(value)
     return fmt(value) if number is None else f"{math.ceil(number * 1000 - 1e-9) / 1000:g}"
+
+
+def bound(value: Any) -> str:
+    """A range bound: as :func:`fmt`, and an infinite bound as ∞ (counts, distances)."""
+    if isinstance(value, float) and math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    return fmt(value)
 
 
 def slug(value: object) -> str:
@@ -206,6 +247,8 @@ def goal(result: MetricResult) -> str:
 def metric_note(result: MetricResult) -> str:
     """A few named aggregates worth a reader's eye (never raw details)."""
     details: dict[str, Any] = clean(result.details)
+    if result.name in TEXT_NOTES:
+        return TEXT_NOTES[result.name](details)
     if result.name == "tstr":
         headline = str(details.get("headline") or "")
         trtr = details.get("trtr")
@@ -223,7 +266,77 @@ def metric_note(result: MetricResult) -> str:
     return ""
 
 
+def _text_tstr_note(details: dict[str, Any]) -> str:
+    tstr, trtr = details.get("tstr") or {}, details.get("trtr") or {}
+    return (
+        f"accuracy {fmt(tstr.get('accuracy'))} (majority-class floor "
+        f"{fmt(details.get('majority_baseline'))}); trained on real: macro-F1 "
+        f"{fmt(trtr.get('macro_f1'))}, ratio {fmt(details.get('ratio'))}"
+    )
+
+
+def _holdout_note(details: dict[str, Any]) -> str:
+    return (
+        f"holdout (real, never trained on) {fmt(details.get('holdout_share'))}; "
+        f"excess {fmt(details.get('excess_over_holdout'))}"
+    )
+
+
+def _longest_note(details: dict[str, Any]) -> str:
+    mine, control = details.get("per_document") or {}, details.get("holdout") or {}
+    return (
+        f"per document: median {fmt(mine.get('median'))}, 95th percentile "
+        f"{fmt(mine.get('p95'))}; holdout median {fmt(control.get('median'))}, 95th "
+        f"percentile {fmt(control.get('p95'))}"
+    )
+
+
+def _real_note(details: dict[str, Any]) -> str:
+    return f"real text {fmt(details.get('real'))}"
+
+
+def _ratio_note(details: dict[str, Any]) -> str:
+    return f"synthetic {fmt(details.get('synthetic'))}, real {fmt(details.get('real'))}"
+
+
+def _truncated_note(details: dict[str, Any]) -> str:
+    share = fmt(details.get("truncated_share"))
+    return f"{share} of the documents were longer than the model's window (their start embedded)"
+
+
+#: the notes of the text metrics (named aggregates only, never a document or n-gram)
+TEXT_NOTES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "text_tstr": _text_tstr_note,
+    "training_8gram_share": _holdout_note,
+    "unique_training_8gram_share": _holdout_note,
+    "longest_training_match": _longest_note,
+    "vendi_score": _real_note,
+    **{f"{kind}_{n}": _real_note for kind in ("distinct", "entropy") for n in (1, 2, 3)},
+    **{f"{kind}_{n}_relative": _ratio_note for kind in ("distinct", "entropy") for n in (1, 2, 3)},
+    "vendi_score_relative": _ratio_note,
+    "frechet_distance": _truncated_note,
+}
+
+
 # --- views the template loops over ----------------------------------------------------
+
+
+def _text_facts(document: AuditDocument) -> list[str]:
+    """What the text evaluation compared: counts and the model, never a document."""
+    text = document.evaluation.text
+    if text is None:
+        return []
+    inputs = text.inputs
+    facts = [
+        f"column “{inputs.column}”" if inputs.column else "",
+        f"{fmt(inputs.real_documents)} real training documents",
+        f"{fmt(inputs.synthetic_documents)} synthetic documents",
+        f"{fmt(inputs.test_documents)} holdout documents",
+        f"labels from “{inputs.label}”" if inputs.label else "",
+        f"{fmt(inputs.missing_texts)} missing texts left out" if inputs.missing_texts else "",
+        f"sentence embeddings by {inputs.model}" if inputs.model else "",
+    ]
+    return [fact for fact in facts if fact]
 
 
 def _header_facts(document: AuditDocument) -> list[str]:
@@ -298,7 +411,10 @@ def _columns(document: AuditDocument) -> list[tuple[str, str, str, str, str]]:
     inputs = document.evaluation.inputs
     schema = document.provenance.schema
     declared: dict[str, Any] = schema.get("columns", {}) if schema is not None else {}
-    names = list(dict.fromkeys([*declared, *inputs.columns]))
+    text = document.evaluation.text
+    free_text = {text.inputs.column: "free text"} if text and text.inputs.column else {}
+    evaluated = {**inputs.columns, **free_text}
+    names = list(dict.fromkeys([*declared, *evaluated]))
     roles: dict[str, list[str]] = {name: [] for name in names}
     found = (
         (inputs.quasi_identifiers, "quasi-identifier"),
@@ -312,7 +428,7 @@ def _columns(document: AuditDocument) -> list[tuple[str, str, str, str, str]]:
         (
             name,
             str(declared.get(name, {}).get("kind") or "—"),
-            inputs.columns.get(name) or "not evaluated",
+            evaluated.get(name) or "not evaluated",
             ", ".join(roles[name]),
             "yes" if "<data-derived" in json.dumps(declared.get(name), default=str) else "",
         )

@@ -2,7 +2,11 @@
 direction and a citation, so a privacy officer can read, adjust and extend them.
 
 A criterion's ``metric`` is a ``/``-separated path into the audit document (e.g.
-``privacy/singling_out/ci/1`` for the upper bound of the singling-out risk). Built-in
+``privacy/singling_out/ci/1`` for the upper bound of the singling-out risk). A criterion
+may also name ``applies_when``, a path that must be present for it to apply (``text``:
+only when a free-text column was evaluated); where that path is absent the criterion is
+not applicable and is left out of the verdict, so adding text criteria to a policy
+changes nothing for tables without text. Built-in
 policies live in the repository's ``policies/`` folder (installed under
 ``share/privsynth/policies``); any YAML file path works too.
 """
@@ -29,7 +33,8 @@ class PolicyError(PrivsynthError):
 
 @dataclass(frozen=True)
 class Criterion:
-    """``value(metric) <= threshold`` (direction max) or ``>= threshold`` (min)."""
+    """``value(metric) <= threshold`` (direction max) or ``>= threshold`` (min), judged
+    only where the document has ``applies_when`` (always, when empty)."""
 
     id: str
     metric: str
@@ -37,6 +42,7 @@ class Criterion:
     direction: Direction
     citation: str
     description: str = ""
+    applies_when: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,8 @@ def _criterion(item: Any, index: int, source: str) -> Criterion:
         raise PolicyError(f"{where}: threshold must be finite")
     if item["direction"] not in ("max", "min"):
         raise PolicyError(f"{where}: direction must be 'max' or 'min'")
+    if not isinstance(item.get("applies_when", ""), str):
+        raise PolicyError(f"{where}: applies_when must be a path such as 'text'")
     return Criterion(
         id=str(item["id"]),
         metric=str(item["metric"]),
@@ -130,6 +138,7 @@ def _criterion(item: Any, index: int, source: str) -> Criterion:
         direction=item["direction"],
         citation=str(item["citation"]),
         description=str(item.get("description", "")),
+        applies_when=item.get("applies_when", ""),
     )
 
 
@@ -215,16 +224,25 @@ def _interval_note(criterion: Criterion, document: dict[str, Any]) -> str:
     )
 
 
+def applies(criterion: Criterion, document: dict[str, Any]) -> bool:
+    """Whether ``criterion`` applies to ``document``: it names no ``applies_when``, or
+    the document has a value there (a text criterion applies only to a text audit)."""
+    return not criterion.applies_when or lookup(document, criterion.applies_when) is not None
+
+
 def judge(policy: Policy, document: dict[str, Any]) -> PolicyVerdict:
-    """Each criterion's value, threshold and verdict; a missing value fails (closed).
+    """Each applicable criterion's value, threshold and verdict; a missing value fails
+    (closed). A criterion whose ``applies_when`` path is absent is not applicable and is
+    left out (it neither passes nor fails).
 
     ``document`` is the audit document in its JSON form (a criterion's ``metric`` is a
     path into it), so a ``report.json`` read back from a file is judged the same way."""
+    applicable = (c for c in policy.criteria if applies(c, document))
     return PolicyVerdict(
         name=policy.name,
         title=policy.title,
         description=policy.description,
-        criteria=tuple(_verdict(criterion, document) for criterion in policy.criteria),
+        criteria=tuple(_verdict(criterion, document) for criterion in applicable),
         requires_expert_signature=policy.requires_expert_signature,
         manual_attestations=policy.manual_attestations,
     )

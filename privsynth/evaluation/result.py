@@ -2,8 +2,9 @@
 
 ``to_dict()`` is the JSON document of docs/evaluation.md, key for key: ``schema_version``,
 ``inputs``, the sections ``fidelity``, ``utility``, ``detection``, ``diversity`` and
-``privacy``, then ``skipped`` and ``seconds``. Measurements keep the order in which they
-ran, so the JSON is the same whichever way the document is written.
+``privacy``, then ``text`` (only when a text column was evaluated: a table without one
+gives the same document as before), ``skipped`` and ``seconds``. Measurements keep the
+order in which they ran, so the JSON is the same whichever way the document is written.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from privsynth.evaluation.base import (
 
 if TYPE_CHECKING:
     from privsynth.evaluation.data import EvaluationData
+    from privsynth.evaluation.text.result import TextEvaluation
 
 SCHEMA_VERSION = 1
 #: the metric sections, in document order (``privacy`` follows them)
@@ -70,7 +72,8 @@ class EvaluationInputs:
 @dataclass(frozen=True)
 class EvaluationResult(DictView):
     """Every measurement's result by section; a measurement that could not run is in
-    ``skipped`` (name -> one-line reason) instead; ``seconds`` times each one."""
+    ``skipped`` (name -> one-line reason) instead; ``seconds`` times each one. ``text``
+    holds the free-text metrics of the named text column, if there was one."""
 
     inputs: EvaluationInputs
     fidelity: dict[str, MetricResult] = field(default_factory=dict)
@@ -80,6 +83,7 @@ class EvaluationResult(DictView):
     privacy: dict[str, PrivacyResult] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    text: TextEvaluation | None = None
 
     def section(self, name: str) -> dict[str, MetricResult]:
         """The metric results of section ``name`` (one of :data:`SECTIONS`)."""
@@ -119,6 +123,8 @@ class EvaluationResult(DictView):
         for name in SECTIONS:
             document[name] = {key: r.to_dict() for key, r in self.section(name).items()}
         document["privacy"] = {key: r.to_dict() for key, r in self.privacy.items()}
+        if self.text is not None:
+            document["text"] = self.text.to_dict()
         document["skipped"] = dict(self.skipped)
         document["seconds"] = dict(self.seconds)
         return document

@@ -56,9 +56,11 @@ def evaluate(
         found.run(name, progress, functools.partial(_compute_metric, name, data))
     for name in attacks if attacks is not None else DEFAULT_ATTACKS:
         found.run(name, progress, functools.partial(_run_attack, name, data))
+    sections = found.metrics
     return EvaluationResult(
-        EvaluationInputs.of(data), **found.metrics, privacy=found.privacy,
-        skipped=found.skipped, seconds=found.seconds,
+        EvaluationInputs.of(data), fidelity=sections["fidelity"], utility=sections["utility"],
+        detection=sections["detection"], diversity=sections["diversity"],
+        privacy=found.privacy, skipped=found.skipped, seconds=found.seconds,
     )  # fmt: skip
 
 
