@@ -26,6 +26,10 @@ FLAGS = {
     "suppressed": "--suppressed",
     "target": "--target",
     "text_columns": "--text-column",
+    "text_column": "--text-column",
+    "condition_on": "--condition-on",
+    "text_options": "--text-option",
+    "text_share": "--text-share",
     "text_field": "--text-field",
     "unsafe_seed": "--unsafe-seed",
 }

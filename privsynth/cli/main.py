@@ -144,7 +144,8 @@ TextOptions = Annotated[
     typer.Option(help="text generator option KEY=VALUE, e.g. epochs=5 (repeatable)"),
 ]
 TextShareOption = Annotated[
-    float, typer.Option(help="share of the budget for the text when other columns are modelled")
+    float | None,
+    typer.Option(help="share of the budget for the text (default: sized from the table's width)"),
 ]
 
 
@@ -169,7 +170,7 @@ def _run_options(
     condition_on: ConditionOption = None,
     base_model: BaseModelOption = None,
     text_option: TextOptions = None,
-    text_share: TextShareOption = 0.5,
+    text_share: TextShareOption = None,
 ) -> None:
     """The options `synthesize` and `fit` share, declared once: :func:`_with_run_options`
     adds them to each command's signature (what typer reads)."""
@@ -199,7 +200,7 @@ class RunOptions:
     condition_on: list[str] | None
     base_model: str | None
     text_option: list[str] | None
-    text_share: float
+    text_share: float | None
 
     def text_options(self) -> dict[str, Any]:
         options = _generator_options(self.text_option or [])
@@ -453,7 +454,7 @@ def _audit_synthesis(
         holdout=read_table(holdout, missing) if holdout else None, schema=result.schema,
         target=target, sources={"real": input_path, "synthetic": result.output or result.data},
         ledger=book, dataset=result.dataset, run_id=result.run_id,
-        privacy_unit=result.privacy_unit.column,
+        privacy_unit=result.privacy_unit.column, text_column=result.fit.text_column,
     )  # fmt: skip
     _audit_and_report(inputs, policies, folder)
 

@@ -58,8 +58,9 @@ class SynthesisConfig:
     text_column: str | None = None
     #: categorical columns whose synthetic values steer the text (control prefixes)
     condition_on: tuple[str, ...] = ()
-    #: share of the zCDP budget the tabular part gives up for the text (mixed tables)
-    text_share: float = 0.5
+    #: share of the zCDP budget the tabular part gives up for the text (mixed tables);
+    #: ``None``: sized from the number of modelled columns (:func:`default_text_share`)
+    text_share: float | None = None
     #: options of the text generator (``model``, ``epochs``, ``sample_rate``, ...)
     text_options: dict[str, Any] = field(default_factory=dict)
 
@@ -103,7 +104,8 @@ class SynthesisConfig:
                     hint="name the free-text column with `text_column`",
                 )
             return
-        if not 0.0 < self.text_share < 1.0 - self.discovery_share - self.quality_share:
+        top = 1.0 - self.discovery_share - self.quality_share
+        if self.text_share is not None and not 0.0 < self.text_share < top:
             raise ConfigurationError(
                 f"`text_share` must be in (0, 1 - discovery_share - quality_share), got "
                 f"{self.text_share!r}",
@@ -124,6 +126,15 @@ class SynthesisConfig:
                 f"the text generator does not accept these options: {names}",
                 hint="see docs/text.md for its options",
             ) from None
+
+    def text_share_for(self, modelled_columns: int) -> float:
+        """The text's share of the zCDP budget: as configured, else what is left when the
+        table keeps its discovery and quality shares plus 5 % per modelled column (at
+        most half the budget): a specialty column needs little, a wide table more."""
+        if self.text_share is not None:
+            return self.text_share
+        table = self.discovery_share + self.quality_share + 0.05 * max(1, modelled_columns)
+        return 1.0 - min(0.5, table)
 
     def _check_shares(self) -> None:
         if not 0.0 < self.discovery_share < 1.0 or not 0.0 <= self.quality_share < 1.0:

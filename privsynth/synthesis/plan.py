@@ -212,7 +212,8 @@ class Plan:
             return self.rho
         if not self.modelled_columns:
             return self.prefix_rho
-        return self.rho * (1.0 - self.config.text_share)
+        share = self.config.text_share_for(len(self.modelled_columns))
+        return self.rho * (1.0 - share)
 
     @property
     def limit(self) -> PrivacyCost:

@@ -238,7 +238,7 @@ class Synthesizer:
         rng = self._rng(seed)
         drawn = self._draw_table(model, count, rng, progress)
         data = drawn.data
-        written = None if model.text is None else model.text.draw(data, model.codecs, rng)
+        written = None if model.text is None else model.text.draw(data, model.codecs, rng, progress)
         found: list[PrivsynthWarning] = []
         residual = None
         if self.config.residual_scan:

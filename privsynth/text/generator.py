@@ -66,7 +66,7 @@ class TextGenerator:
         model: str = DEFAULT_TEXT_MODEL,
         model_options: dict[str, Any] | None = None,
         epochs: float = 10.0,
-        sample_rate: float = 0.05,
+        sample_rate: float = 0.1,
         max_grad_norm: float = 1.0,
         lr: float = 3e-3,
         count_share: float = 0.01,
@@ -155,17 +155,21 @@ class TextGenerator:
         conditions: list[str],
         mechanisms: Mechanisms,
         progress: ProgressCallback = no_progress,
+        condition_space: list[str] | None = None,
     ) -> None:
         """Train on ``documents`` (already scrubbed), each after its control prefix
-        ``conditions[i]`` (public category labels; "" for none)."""
+        ``conditions[i]`` (public category labels; "" for none). ``condition_space``: every
+        condition that may occur, from public knowledge only (the categories of the
+        condition columns), never from the rows; a model may give each its own code."""
         if self.sigma is None or self.count_sigma is None or self.delta is None:
             raise ConfigurationError(
                 "the text generator's cost must be planned before it is fitted",
                 hint="fit it through Synthesizer, which plans and reserves the cost",
             )
         training = _training_module()
-        progress(f"text: loading the {self.model_name} model")
         model = self.prepare()
+        if condition_space:
+            model.use_conditions(condition_space)
         noise = mechanisms.subsampled_gaussian(
             self.sigma, self.sample_rate, self.steps, "text: DP-SGD training"
         )

@@ -78,7 +78,9 @@ def document_losses(module: torch.nn.Module, ids: torch.Tensor, lengths: torch.T
     positions = torch.arange(1, width, device=ids.device)[None, :]
     mask = ((positions >= starts[:, None]) & (positions < lengths[:, None])).float()
     flat = logits.reshape(-1, logits.shape[-1])  # a view: no copy of the largest tensor
-    nll = F.cross_entropy(flat, targets.reshape(-1), reduction="none").view(targets.shape)
+    # prompt positions (masked out) may hold control codes beyond the output vocabulary
+    kept = targets.clamp(max=logits.shape[-1] - 1).reshape(-1)
+    nll = F.cross_entropy(flat, kept, reduction="none").view(targets.shape)
     losses: torch.Tensor = (nll * mask).sum(1) / mask.sum(1).clamp(min=1.0)
     return losses
 

@@ -155,7 +155,7 @@ class TextData:
         if self.synthetic_labels is None or (self.real_labels is None and not self.test_labels):
             raise ConfigurationError(
                 "train-synthetic-test-real needs labels of the synthetic and real documents",
-                hint="name the label column (`target`, --target) or pass the labels",
+                hint="name the label column (`target`) or pass the labels",
             )
         synthetic = (self.synthetic, self.synthetic_labels)
         if self.test and self.test_labels is not None:

@@ -150,7 +150,7 @@ def check_text_column(
         if frame is not None and column not in frame.columns:
             raise ConfigurationError(
                 f"the text column {column!r} is not in the {name} table",
-                hint="check --text-column against the tables' headers",
+                hint="check `text_column` against the tables' headers",
             )
     if target is not None and target == column:
         raise ConfigurationError(

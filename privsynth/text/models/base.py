@@ -66,6 +66,11 @@ class TextModel(ABC):
     def config(self) -> dict[str, Any]:
         """JSON description that rebuilds the model (with the frozen part found offline)."""
 
+    def use_conditions(self, conditions: list[str]) -> None:
+        """Prepare for these conditions (a public list), before training. Models that
+        read conditions as words (the default) need nothing."""
+        return None
+
     def prompt(self, condition: str) -> list[int]:
         """The control prefix: begin, the condition's tokens, end of prefix."""
         begin, end, _ = self.special_ids

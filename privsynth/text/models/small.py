@@ -24,7 +24,10 @@ from privsynth.errors import ConfigurationError
 from privsynth.text.models.base import Array, TextModel
 from privsynth.text.vocabulary import DEFAULT_EMBEDDINGS, PublicVocabulary
 
-Cache = list[tuple[torch.Tensor, torch.Tensor]]
+#: per block its keys and values, and each row's control code
+Cache = tuple[list[tuple[torch.Tensor, torch.Tensor]], torch.Tensor]
+#: the most conditions that get a control code each
+MAX_CONTROLS = 4096
 
 
 class Block(nn.Module):
@@ -52,14 +55,28 @@ class Block(nn.Module):
 
 
 class SmallLM(nn.Module):
-    """Frozen embeddings in, a few trainable blocks, frozen embeddings out (+ bias)."""
+    """Frozen embeddings in, a few trainable blocks, frozen embeddings out (+ bias), and
+    one learned control code per condition.
 
-    def __init__(self, embeddings: Array, dim: int, layers: int, heads: int, context: int):
+    A control code (Keskar et al. 2019, CTRL) is a token ``vocab + k`` in the prompt: its
+    input embedding and an output vector ``u_k`` are trainable (two tables of
+    ``conditions x width``). ``u_k`` is added to every position's output vector, so
+    ``E u_k`` is a per-condition vocabulary bias in the span of the frozen embeddings:
+    what a condition changes in the text (radiology notes say "CT", "contrast") is learnt
+    in ``width`` numbers per condition, where DP-SGD's noise is small, instead of through
+    attention over prompt words."""
+
+    def __init__(self, embeddings: Array, shape: tuple[int, int, int, int], controls: int) -> None:
         super().__init__()
+        dim, layers, heads, context = shape
         vocab, width = embeddings.shape
+        self.vocab = vocab
         frozen = torch.from_numpy(embeddings)
         self.embed = nn.Embedding(vocab, width)
         self.embed.weight = nn.Parameter(frozen.clone(), requires_grad=False)
+        # row `controls` is "no condition": the prompt holds no control code
+        self.control_in = nn.Embedding(controls + 1, width)
+        self.control_out = nn.Embedding(controls + 1, width)
         self.project_in, self.position = nn.Linear(width, dim), nn.Embedding(context, dim)
         self.blocks = nn.ModuleList(Block(dim, heads) for _ in range(layers))
         self.norm, self.project_out = nn.LayerNorm(dim), nn.Linear(dim, width)
@@ -67,15 +84,34 @@ class SmallLM(nn.Module):
         self.head.weight = nn.Parameter(frozen.clone(), requires_grad=False)
         with torch.no_grad():  # Zipf prior: the public vocabulary is ordered by frequency
             self.head.bias.copy_(-torch.log(torch.arange(vocab, dtype=torch.float32) + 10.0))
+            self.control_in.weight.zero_()
+            self.control_out.weight.zero_()
 
-    def hidden(self, ids: torch.Tensor, start: int, caches: Cache | None) -> tuple[Any, Cache]:
+    def controls_of(self, ids: torch.Tensor) -> torch.Tensor:
+        """Each row's control code index (the "no condition" row when it has none)."""
+        codes = torch.where(ids >= self.vocab, ids - self.vocab, -1).amax(dim=1)
+        return torch.where(codes < 0, self.control_in.num_embeddings - 1, codes)
+
+    def inputs(self, ids: torch.Tensor, start: int) -> torch.Tensor:
+        is_code = ids >= self.vocab
+        words = self.embed(torch.where(is_code, 0, ids))
+        codes = self.control_in(torch.where(is_code, ids - self.vocab, 0))
+        mixed = torch.where(is_code[..., None], codes, words)
         positions = torch.arange(start, start + ids.shape[1], device=ids.device)
-        h = self.project_in(self.embed(ids)) + self.position(positions.expand(ids.shape[0], -1))
+        found: torch.Tensor = self.project_in(mixed) + self.position(
+            positions.expand(ids.shape[0], -1)
+        )
+        return found
+
+    def hidden(self, ids: torch.Tensor, start: int, cache: Cache | None) -> tuple[Any, Cache]:
+        h = self.inputs(ids, start)
+        control = self.controls_of(ids) if cache is None else cache[1]
         updated = []
         for i, block in enumerate(self.blocks):
-            h, kv = block(h, None if caches is None else caches[i])
+            h, kv = block(h, None if cache is None else cache[0][i])
             updated.append(kv)
-        return self.head(self.project_out(self.norm(h))), updated
+        out = self.project_out(self.norm(h)) + self.control_out(control)[:, None, :]
+        return self.head(out), (updated, control)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         logits, _ = self.hidden(ids, 0, None)
@@ -105,6 +141,7 @@ class SmallTextModel(TextModel):
         vocabulary_size: int = 8000,
         embeddings: str = DEFAULT_EMBEDDINGS,
         embedding_width: int | None = 128,
+        controls: list[str] | tuple[str, ...] = (),
     ) -> None:
         self.dim = _positive_int("dim", dim, 16, 4096)
         self.layers = _positive_int("layers", layers, 1, 48)
@@ -117,8 +154,24 @@ class SmallTextModel(TextModel):
         self.embedding_width = embedding_width
         self.vocabulary = PublicVocabulary.build(embeddings, vocabulary_size)
         self._tokenizer = self.vocabulary.tokenizer()
-        frozen = self.vocabulary.reduced_embeddings(embedding_width)
-        self._module = SmallLM(frozen, dim, layers, heads, context)
+        self.controls: tuple[str, ...] = ()
+        self._shape = (dim, layers, heads, context)
+        self._module = self._build(tuple(controls))
+
+    def _build(self, controls: tuple[str, ...]) -> SmallLM:
+        if len(controls) > MAX_CONTROLS or not all(isinstance(c, str) for c in controls):
+            raise ConfigurationError(
+                f"the small text model takes at most {MAX_CONTROLS} conditions as control codes"
+            )
+        self.controls = controls
+        frozen = self.vocabulary.reduced_embeddings(self.embedding_width)
+        return SmallLM(frozen, self._shape, len(controls))
+
+    def use_conditions(self, conditions: list[str]) -> None:
+        """One control code per possible condition (a public list: the prefixes built from
+        the condition columns' public categories); call before training."""
+        if tuple(conditions) != self.controls:
+            self._module = self._build(tuple(conditions))
 
     @property
     def module(self) -> SmallLM:
@@ -143,6 +196,13 @@ class SmallTextModel(TextModel):
         logits, cache = self._module.hidden(token, position, cache)
         return logits[:, -1], cache
 
+    def prompt(self, condition: str) -> list[int]:
+        """Begin, the condition's control code (when it has one; else its words), end."""
+        begin, end, _ = self.special_ids
+        if condition in self.controls:
+            return [begin, len(self.vocabulary) + self.controls.index(condition), end]
+        return [begin, *self.encode([condition])[0], end] if condition else [begin]
+
     def trainable_state(self) -> dict[str, Array]:
         return {
             name: p.detach().cpu().numpy().astype(np.float32)
@@ -163,6 +223,7 @@ class SmallTextModel(TextModel):
             "dim": self.dim, "layers": self.layers, "heads": self.heads,
             "context": self.context, "vocabulary_size": self.vocabulary.size,
             "embeddings": self.vocabulary.source, "embedding_width": self.embedding_width,
+            "controls": list(self.controls),
         }  # fmt: skip
 
     def parameters_trained(self) -> int:

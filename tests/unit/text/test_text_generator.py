@@ -21,6 +21,11 @@ from privsynth.text.vocabulary import PublicVocabulary
 
 DATA = Path(__file__).parents[2] / "data" / "mtsamples_sample.csv"
 TINY = {"dim": 32, "layers": 1, "heads": 2, "context": 48, "vocabulary_size": 2000}
+#: the public list of conditions (the specialties of the sample; a schema would list them)
+SPACE = [
+    f"medical specialty: {s}"
+    for s in ("Radiology", "SOAP / Chart / Progress Notes", "Surgery", "Urology")
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +42,7 @@ def _fit(
     budget = PrivacyFilter(planned)
     mechanisms = Mechanisms(budget, NoiseSource(None))
     labels = [f"medical specialty: {s}" for s in notes.medical_specialty]
-    generator.fit(list(notes.transcription), labels, mechanisms)
+    generator.fit(list(notes.transcription), labels, mechanisms, condition_space=SPACE)
     return generator, budget
 
 
@@ -84,6 +89,20 @@ def test_training_changes_weights_and_sampling_spends_nothing(
     texts = generator.sample(["medical specialty: Radiology"] * 3, np.random.default_rng(0))
     assert len(texts) == 3 and all(isinstance(t, str) for t in texts)
     assert len(budget.accountant.history) == before
+
+
+def test_each_condition_gets_a_control_code(
+    fitted: tuple[TextGenerator, PrivacyFilter],
+) -> None:
+    generator, _ = fitted
+    model = generator._model
+    assert model is not None
+    prompt = model.prompt("medical specialty: Urology")
+    assert len(prompt) == 3 and prompt[1] >= len(model.vocabulary)  # type: ignore[attr-defined]
+    assert model.prompt("medical specialty: Cardiology")[1] < len(model.vocabulary)  # type: ignore[attr-defined]
+    state = model.trainable_state()
+    assert state["control_out.weight"].shape == (len(SPACE) + 1, 128)
+    assert np.abs(state["control_out.weight"][SPACE.index("medical specialty: Urology")]).sum() > 0
 
 
 def test_saved_weights_sample_the_same(fitted: tuple[TextGenerator, PrivacyFilter]) -> None:
