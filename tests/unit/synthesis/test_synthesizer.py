@@ -19,7 +19,7 @@ from privsynth import Synthesizer
 from privsynth.dp.ledger import Ledger
 from privsynth.errors import ConfigurationError, InputDataError
 from privsynth.synthesis import lineage
-from privsynth.synthesis.model_file import FORMAT_VERSION, MANIFEST
+from privsynth.synthesis.model_file import MANIFEST
 from privsynth.warnings import (
     DataDerivedSchemaWarning,
     NotPrivateWarning,
