@@ -193,7 +193,7 @@ class Tokenizer:
         text: str = self._backend.decode(ids, skip_special_tokens=False)
         for special in _SPECIALS:
             text = text.replace(special, " ")
-        text = re.sub(r"\s+", " ", text).strip()
+        text = re.sub(r"\s+", " ", text).strip().removeprefix("##")
         return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
 
 

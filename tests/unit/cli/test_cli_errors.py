@@ -176,7 +176,7 @@ def _make_inputs(work: Path, adult: Path, adult_schema: Path) -> None:
         rows = [[record[c] for c in COLUMNS] for record in csv.DictReader(handle)]
     _write_csv(work / "adult4.csv", COLUMNS, rows)
     _write_csv(work / "adult4_2k.csv", COLUMNS, rows[:2000])
-    shutil.copyfile(work / "adult4.csv", work / "adult4.txt")
+    shutil.copyfile(work / "adult4.csv", work / "adult4.xlsx")
     (work / "empty.csv").write_bytes(b"")
     (work / "latin1_header.csv").write_bytes(b"age,s\xe9x,race,income\n40,Male,White,<=50K\n")
     (work / "a_directory.csv").mkdir()
