@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[3]
 NOTES_FILE = ROOT / "tests" / "data" / "text_notes_synthetic.txt"
 SHARED = Path(os.environ.get("PRIVSYNTH_SHARED_DATA", ROOT.parent / "shared" / "data"))
 GOLD_NOTES = SHARED / "clinical_notes_phi_dev" / "nursing_notes_phi_dev.jsonl"
-MTSAMPLES = SHARED / "mtsamples" / "mtsamples.csv.gz"
+MTSAMPLES = Path(__file__).parents[2] / "data" / "mtsamples_sample.csv"  # CC0, bundled
 
 #: the PHI written into each synthetic note (names, dates, phones, numbers, places)
 KNOWN_PHI = [
