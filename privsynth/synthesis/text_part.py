@@ -13,6 +13,7 @@ refill (a surrogate is no leak; a name the model wrote itself may be).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -30,6 +31,8 @@ from privsynth.text.generator import TextGenerator
 
 #: conditions are separated like this in a control prefix
 _JOIN = "; "
+#: the most condition combinations that get a control code each
+MAX_CONDITIONS = 1024
 
 
 def declare_text_column(schema: Schema, column: str, condition_on: Sequence[str]) -> Schema:
@@ -77,6 +80,17 @@ def prefixes(codecs: Mapping[str, ColumnCodec], codes: Mapping[str, Any]) -> lis
         labels = np.asarray(codec.labels(), dtype=object)
         parts.append([f"{name.replace('_', ' ')}: {label}" for label in labels[codes[name]]])
     return [_JOIN.join(row) for row in zip(*parts, strict=True)]
+
+
+def condition_space(codecs: Mapping[str, ColumnCodec]) -> list[str] | None:
+    """Every prefix the condition columns' public labels can make (``None`` when there
+    are none or more than :data:`MAX_CONDITIONS`): the text model's control codes."""
+    sizes = [len(codec.labels()) for codec in codecs.values()]
+    if not sizes or math.prod(sizes) > MAX_CONDITIONS:
+        return None
+    grids = np.meshgrid(*[np.arange(n) for n in sizes], indexing="ij")
+    codes = {name: grid.ravel() for name, grid in zip(codecs, grids, strict=True)}
+    return prefixes(codecs, codes)
 
 
 @dataclass
@@ -140,5 +154,5 @@ def fit_text(
     chosen = {name: codecs[name] for name in condition_on}
     picked = {name: np.asarray(codes[name])[rows] for name in condition_on}
     labels = prefixes(chosen, picked) if chosen else [""] * len(rows)
-    generator.fit(scrubbed, labels, mechanisms, progress)
+    generator.fit(scrubbed, labels, mechanisms, progress, condition_space(chosen))
     return FittedText(column, condition_on, generator)

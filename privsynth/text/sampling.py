@@ -97,6 +97,8 @@ def log_likelihoods(model: TextModel, prompts: list[list[int]], texts: list[str]
         ids = (prompt + body + [end])[: model.context]
         tensor = torch.tensor([ids], dtype=torch.long, device=device)
         logits = model.module(tensor[:, :-1]).float().log_softmax(-1)
-        picked = logits[0, torch.arange(len(ids) - 1), tensor[0, 1:]]
-        result.append(float(picked[len(prompt) - 1 :].sum()))
+        # only the document's tokens are scored (a prompt may hold control codes)
+        positions = torch.arange(len(prompt) - 1, len(ids) - 1)
+        picked = logits[0, positions, tensor[0, positions + 1]]
+        result.append(float(picked.sum()))
     return result

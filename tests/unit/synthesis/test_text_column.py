@@ -94,6 +94,12 @@ def test_the_saved_model_keeps_the_text_part(tmp_path: Path, notes: pd.DataFrame
     assert split is not None and 0 < split[0] < 6 and 0 < split[1] < 6
     assert synthesizer.record.text is not None
     assert synthesizer.record.text["column"] == "transcription"
+    text = synthesizer._fitted().text
+    assert text is not None
+    controls = text.generator.state_dict().values["model_config"]["controls"]
+    # one control code per public category of the condition column (discovered with DP)
+    codec = synthesizer._fitted().codecs["medical_specialty"]
+    assert controls == [f"medical specialty: {label}" for label in codec.labels()]
     path = synthesizer.save(tmp_path / "notes.privsynth")
     with zipfile.ZipFile(path) as archive:
         assert '"format_version": 2' in archive.read("manifest.json").decode()

@@ -116,14 +116,27 @@ def test_saved_weights_sample_the_same(fitted: tuple[TextGenerator, PrivacyFilte
     assert loaded.estimated_documents == generator.estimated_documents
 
 
-@pytest.mark.slow
-def test_log_likelihood_prefers_text_like_the_training_text(notes: pd.DataFrame) -> None:
-    generator, _ = _fit(notes, epsilon=1000.0, epochs=25)
-    plain = "The patient is a 45-year-old female with abdominal pain."
-    scrambled = "pain female abdominal with The 45-year-old is patient a."
-    scores = generator.log_likelihood([plain, scrambled], ["", ""])
-    assert all(math.isfinite(s) for s in scores)
-    assert scores[0] > scores[1]
+def test_log_likelihood_is_the_sum_of_the_documents_token_log_probabilities(
+    fitted: tuple[TextGenerator, PrivacyFilter],
+) -> None:
+    import torch
+
+    generator, _ = fitted
+    model = generator._model
+    assert model is not None
+    text, condition = "The patient is a 45-year-old female with abdominal pain.", SPACE[2]
+    (found,) = generator.log_likelihood([text], [condition])
+    prompt, body = model.prompt(condition), model.encode([text])[0]
+    ids = torch.tensor([prompt + body + [model.special_ids[1]]])
+    with torch.no_grad():
+        logits = model.module(ids[:, :-1]).log_softmax(-1)[0]
+    expected = sum(
+        float(logits[i, ids[0, i + 1]]) for i in range(len(prompt) - 1, ids.shape[1] - 1)
+    )
+    assert math.isfinite(found)
+    assert found == pytest.approx(expected, rel=1e-4)
+    other = generator.log_likelihood([text + " " + text], [condition])[0]
+    assert other != pytest.approx(found)  # a different text scores differently
 
 
 @pytest.mark.parametrize(
