@@ -91,9 +91,11 @@ def test_every_round_is_paid_through_the_ledger_and_the_budget_is_used_up(
     assert 0.97 <= book.status("adult").spent_epsilon <= 1.0 + 1e-9
     rounds = [s for s in steps if s.startswith("AIM round")]
     assert len(rounds) == 2  # max_rounds
-    # stopped by max_rounds with most of the budget left: the last round measured several
-    assert len(measured) > len(rounds)
-    assert sum(line.count(" x ") for line in rounds) >= len(measured)
+    # every marginal a round names was paid for, and nothing else was measured (how many
+    # the last round takes from the leftover budget is covered by the _final_picks test;
+    # here it depends on whether the noise was halved, which depends on the noise)
+    named = [line.split(": measured ")[1].split(" with σ")[0].split(", ") for line in rounds]
+    assert sum(len(cliques) for cliques in named) == len(measured)
     assert synthesizer.record is not None
     pairs = [s for s in spends if s["purpose"].startswith("aim: target pair")]
     assert len(pairs) == 14  # every (column, income) marginal, measured up front
