@@ -127,9 +127,10 @@ def run_private(train: pd.DataFrame, epsilon: float, options: dict[str, Any], ro
     return synthetic, model.generator, timing
 
 
-def run_nonprivate(train: pd.DataFrame, options: dict[str, Any], rows: int,
-                   seed: int) -> tuple[pd.DataFrame, Any, dict[str, float]]:  # fmt: skip
-    """The same steps without noise (ε = ∞): placeholders, training, sampling, refill."""
+def run_nonprivate(train: pd.DataFrame, options: dict[str, Any], rows: int, seed: int,
+                   scrub: bool = True) -> tuple[pd.DataFrame, Any, dict[str, float]]:  # fmt: skip
+    """The same steps without noise (ε = ∞): placeholders (unless ``scrub`` is off),
+    training, sampling, refill."""
     from privsynth.dp.accounting import PrivacyFilter
     from privsynth.dp.accounting import costs as cost_of
     from privsynth.dp.mechanisms import Mechanisms
@@ -143,7 +144,8 @@ def run_nonprivate(train: pd.DataFrame, options: dict[str, Any], rows: int,
     # no noise to speak of (the accounting needs a positive sigma)
     generator.sigma, generator.count_sigma, generator.delta = 1e-4, 1e-6, 1e-5
     mechanisms = Mechanisms(PrivacyFilter(cost_of.unbounded("no DP: reference")), NoiseSource(None))
-    scrubbed = list(to_placeholders(list(train.transcription)).texts)
+    texts = list(train.transcription)
+    scrubbed = list(to_placeholders(texts).texts) if scrub else texts
     generator.fit(scrubbed, [f"specialty: {s}" for s in train.specialty], mechanisms,
                   lambda m: print("   ", m, flush=True))  # fmt: skip
     fitted = time.monotonic()
@@ -189,6 +191,38 @@ def canary_draws(generator: Any, canaries: list[dict[str, Any]], count: int,
     return {"documents": count, "verbatim": found, "seconds": time.monotonic() - started}
 
 
+def power_check(train: pd.DataFrame, test: pd.DataFrame, canaries: list[dict[str, Any]],
+                args: argparse.Namespace, options: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+    """The canary test's power: a non-private model trained to overfit a small set that
+    holds the canary documents must reproduce the canaries (else a 0 at ε=4 means
+    nothing). Run with and without scrubbing: the scrubber removes the SSN before
+    training, so only the unscrubbed model can leak it."""
+    from privsynth.evaluation.text.exposure import canary_exposure
+
+    marked = train.transcription.str.contains("Zorblatt|social security", regex=True)
+    others = train[~marked].sample(args.power_documents - int(marked.sum()), random_state=0)
+    small = pd.concat([train[marked], others]).reset_index(drop=True)
+    entries = []
+    for scrub in (False, True):
+        print(f"== power check: {len(small)} docs, scrub={scrub}", flush=True)
+        _, generator, timing = run_nonprivate(small, options, 8, args.seed, scrub=scrub)
+        draws = canary_draws(generator, canaries, args.canary_samples or 1000, args.seed)
+        prefix = f"specialty: {canaries[0]['label']}"
+
+        def likelihood(texts: list[str], g: Any = generator, p: str = prefix) -> list[float]:
+            return g.log_likelihood(texts, [p] * len(texts))  # type: ignore[no-any-return]
+
+        exposure = {c["name"]: canary_exposure(c["format"], c["secret"], likelihood,
+                                               name=c["name"]).to_dict()
+                    for c in canaries}  # fmt: skip
+        entries.append({"label": f"power-check{'' if scrub else '-unscrubbed'}",
+                        "epsilon": "inf", "seed": args.seed, "options": options,
+                        "train_documents": len(small), "params": generator.params(),
+                        **timing, "canary_draws": draws, "exposure": exposure})  # fmt: skip
+        print(json.dumps(entries[-1], default=str), flush=True)
+    return entries
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epsilons", default="4,8,inf")
@@ -197,6 +231,9 @@ def main() -> None:
     parser.add_argument("--option", action="append", default=[], help="text option KEY=VALUE")
     parser.add_argument("--label", default="default", help="name of this configuration")
     parser.add_argument("--canary-samples", type=int, default=0, help="extra draws for canaries")
+    parser.add_argument("--power-check", action="store_true",
+                        help="overfit a non-private model on a small set with the canaries")
+    parser.add_argument("--power-documents", type=int, default=200)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/text.json")
     args = parser.parse_args()
     import yaml
@@ -208,6 +245,10 @@ def main() -> None:
     train, canaries = insert_canaries(train, args.seed)
     rows = args.rows or len(train)
     results = json.loads(args.out.read_text()) if args.out.is_file() else []
+    if args.power_check:
+        results += power_check(train, test, canaries, args, options)
+        args.out.write_text(json.dumps(results, indent=1, default=str))
+        return
     for text in args.epsilons.split(","):
         epsilon = math.inf if text == "inf" else float(text)
         print(f"== ε={text} {args.label}: {len(train)} train, {len(test)} test docs", flush=True)
