@@ -246,6 +246,7 @@ class _Plan:
 
     generator: str
     options: Mapping[str, Any]
+    epsilon: float
     rho: float
     delta: float
     synthetic_rows: int
@@ -258,9 +259,12 @@ def _train_and_score(
     """One run through the generator API with its own privacy filter: (score,
     epsilon the filter accounted, seconds)."""
     started = time.monotonic()
-    guard = PrivacyFilter(cost_of.zcdp(plan.rho))
     generator = GENERATORS.get(plan.generator)(**plan.options)
-    generator.fit(table, Mechanisms(guard, noise), guard.remaining_rho())
+    # a generator with its own Rényi curve (DP-SGD) plans the cost of the whole claim
+    planned = generator.planned_cost(plan.epsilon, plan.delta, cost_of.zero_cost())
+    guard = PrivacyFilter(cost_of.zcdp(plan.rho) if planned is None else planned)
+    rho = guard.remaining_rho() if planned is None else 0.0
+    generator.fit(table, Mechanisms(guard, noise), rho)
     codes = generator.sample(plan.synthetic_rows, noise.numpy_generator())
     score = canary_matches(codes, plan.canary) / plan.synthetic_rows
     spent = guard.accountant.total().epsilon(plan.delta) if guard.accountant.history else 0.0
@@ -370,6 +374,20 @@ def _group_claim(epsilon: float, delta: float, copies: int, rho: float) -> float
     return rdp_to_epsilon(ORDERS * rho * copies**2, delta)[0]
 
 
+def _check_group_claim(plan: _Plan, copies: int) -> None:
+    """The k^2 rho group claim holds for zCDP generators only: DP-SGD's subsampled
+    Gaussian is not rho-zCDP at the rho of its (epsilon, delta)."""
+    if copies == 1:
+        return
+    generator = GENERATORS.get(plan.generator)(**plan.options)
+    if generator.planned_cost(plan.epsilon, plan.delta, cost_of.zero_cost()) is not None:
+        raise ConfigurationError(
+            f"a group audit (canary_copies={copies}) needs a zCDP generator; "
+            f"{plan.generator!r} is not one",
+            hint="audit it with canary_copies=1",
+        )
+
+
 def _dp_group_claim(epsilon: float, delta: float, copies: int) -> tuple[float, float]:
     """Group privacy of (eps, delta)-DP for ``copies`` records (Dwork & Roth, Thm 2.2)."""
     return copies * epsilon, copies * math.exp((copies - 1) * epsilon) * delta
@@ -461,7 +479,10 @@ def audit_generator(
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
         raise ConfigurationError(f"synthetic_rows must be a positive integer, got {rows!r}")
     options = dict(generator_options or {})
-    plan = _Plan(generator, options, rho_for_epsilon(epsilon, delta), delta, rows, canary_codes)
+    plan = _Plan(
+        generator, options, epsilon, rho_for_epsilon(epsilon, delta), delta, rows, canary_codes
+    )
+    _check_group_claim(plan, canary_copies)
     done = _run_all(plan, base, _with_canary(base, canary_codes, canary_copies), runs, seed)
     claimed = _group_claim(epsilon, delta, canary_copies, plan.rho)
     without, with_ = np.asarray(done.without), np.asarray(done.with_)
