@@ -186,9 +186,23 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters.update(
         fmt=fmt, fmt_epsilon=fmt_epsilon, slug=slug, label=lambda n: LABELS.get(n, n),
-        goal=goal, metric_note=metric_note, unit=unit, bound=bound,
+        goal=goal, metric_note=metric_note, unit=unit, bound=bound, power_note=power_note,
     )  # fmt: skip
     return environment
+
+
+def power_note(power: dict[str, Any] | None) -> str:
+    """A criterion's power calculation in words (empty where none applies)."""
+    if not power:
+        return ""
+    what = "holdout records" if power.get("grows_with") == "holdout" else "attacks"
+    size = f"{power.get('size'):,} {what}"
+    if power.get("conclusive"):
+        return f"conclusive: the 95% interval lies on one side of the threshold ({size})"
+    needed = power.get("size_needed")
+    if needed is None:
+        return f"inconclusive; no number of {what} would settle it at the observed rates"
+    return f"inconclusive; about {needed:,} {what} (now {power.get('size'):,}) would settle it"
 
 
 # --- numbers and names ----------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import yaml
 
 from privsynth.errors import PrivsynthError
+from privsynth.evaluation.stats import RiskEstimate, conclusive_growth
 
 Direction = Literal["max", "min"]
 
@@ -156,6 +157,9 @@ class CriterionVerdict:
     citation: str
     description: str = ""
     note: str = ""
+    #: for a bound of an attack's risk interval: whether the interval lies on one side
+    #: of the threshold, and the sample that would make it do so (:func:`power`)
+    power: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -209,9 +213,59 @@ def lookup(document: dict[str, Any], path: str) -> Any:
     return node
 
 
-def _interval_note(criterion: Criterion, document: dict[str, Any]) -> str:
+_BOUNDS = ("/ci/1", "/ci/0")
+#: the chance of a conclusive verdict that the sample size needed is computed for
+POWER = 0.8
+
+
+def power(criterion: Criterion, document: dict[str, Any]) -> dict[str, Any] | None:
+    """For a criterion on a bound of an attack's risk interval: is the interval
+    conclusive (wholly on one side of the threshold), and the sample size (holdout
+    records, or attacks, per the result's ``details/sample``) that would make it so
+    with probability :data:`POWER` were the true rates the observed ones (None: no
+    size would; below the current size: the sample had room to spare)."""
+    path = next(
+        (criterion.metric.removesuffix(b) for b in _BOUNDS if criterion.metric.endswith(b)), None
+    )
+    node = lookup(document, path) if path else None
+    sample = lookup(node, "details/sample") if isinstance(node, dict) else None
+    if not isinstance(node, dict) or not isinstance(sample, dict):
+        return None
+    estimate = _estimate(node, sample)
+    if estimate is None:
+        return None
+    grows = str(sample.get("grows_with", "holdout"))
+    growth = conclusive_growth(estimate, criterion.threshold, grows == "attacks", power=POWER)
+    size = int(sample.get("size", 0))
+    needed = None if growth is None else max(1, math.ceil(size * growth - 1e-9))
+    low, high = estimate.ci
+    conclusive = high <= criterion.threshold or low > criterion.threshold
+    return {
+        "conclusive": conclusive, "grows_with": grows, "size": size, "size_needed": needed,
+        "power": POWER,
+    }  # fmt: skip
+
+
+def _estimate(node: dict[str, Any], sample: dict[str, Any]) -> RiskEstimate | None:
+    """The risk estimate a result's JSON holds, if complete."""
+    numbers = [finite_number(node.get(k)) for k in ("risk", "main_rate", "control_rate")]
+    trials = [finite_number(sample.get(k)) for k in ("main_trials", "control_trials")]
+    ci = node.get("ci")
+    bounds = [finite_number(b) for b in ci] if isinstance(ci, list) and len(ci) == 2 else [None]
+    if None in numbers or None in trials or None in bounds:
+        return None
+    risk, main, control, n_main, n_control, low, high = (
+        float(x) for x in (*numbers, *trials, *bounds) if x is not None
+    )
+    return RiskEstimate(risk, (low, high), main, control, 0.0, n_main, n_control)
+
+
+def _interval_note(
+    criterion: Criterion, document: dict[str, Any], found: dict[str, Any] | None
+) -> str:
     """Why an upper confidence bound failed although the estimate passes: the sample is
-    too small to show the risk is below the threshold (not evidence of a high risk)."""
+    too small to show the risk is below the threshold (not evidence of a high risk),
+    and what sample would show it."""
     if not criterion.metric.endswith("/ci/1"):
         return ""
     estimate = lookup(document, criterion.metric.removesuffix("/ci/1") + "/risk")
@@ -220,7 +274,22 @@ def _interval_note(criterion: Criterion, document: dict[str, Any]) -> str:
         return ""
     return (
         f"inconclusive: the estimate {estimate:.3g} is within the threshold but its 95% "
-        "interval is not; more holdout (control) records narrow the interval"
+        f"interval is not; {_needed(found)}"
+    )
+
+
+def _needed(found: dict[str, Any] | None) -> str:
+    if found is None:
+        return "more holdout (control) records narrow the interval"
+    what = "holdout records" if found["grows_with"] == "holdout" else "attacks"
+    if found["size_needed"] is None:
+        return (
+            f"at the observed rates no number of {what} would settle it (the training "
+            "records, or an estimate at the threshold, limit it)"
+        )
+    return (
+        f"at the observed rates about {found['size_needed']:,} {what} (now {found['size']:,}) "
+        "would make the verdict conclusive"
     )
 
 
@@ -250,15 +319,17 @@ def judge(policy: Policy, document: dict[str, Any]) -> PolicyVerdict:
 
 def _verdict(criterion: Criterion, document: dict[str, Any]) -> CriterionVerdict:
     number = finite_number(lookup(document, criterion.metric))
+    found = power(criterion, document)
     if number is None:
         passed, note = False, "not measured (fails closed)"
     elif criterion.direction == "max":
         passed = number <= criterion.threshold
-        note = "" if passed else _interval_note(criterion, document)
+        note = "" if passed else _interval_note(criterion, document, found)
     else:
         passed, note = number >= criterion.threshold, ""
     return CriterionVerdict(
         id=criterion.id, metric=criterion.metric, value=number,
         threshold=criterion.threshold, direction=criterion.direction, passed=bool(passed),
         citation=criterion.citation, description=criterion.description, note=note,
+        power=found,
     )  # fmt: skip

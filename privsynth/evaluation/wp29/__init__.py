@@ -6,9 +6,9 @@ their attributes. Giomi et al. ("A Unified Framework for Quantifying Privacy Ris
 Synthetic Data", PoPETs 2023, the anonymeter paper) turn the first two into attacks that
 use only the synthetic table, scored on training records (main) against holdout records
 the generator never saw (control) and a random-guess baseline:
-``risk = (main - control) / (1 - control)`` with its interval from the Wilson intervals
-of both rates (:func:`privsynth.evaluation.stats.risk_from_rates`, shared by every
-attack).
+``risk = (main - control) / (1 - control)`` with its MOVER-R interval built from the
+Wilson intervals of both rates (:func:`privsynth.evaluation.stats.risk_from_rates`,
+shared by every attack).
 
 The package follows that methodology (the facts of anonymeter 1.1, not its code), one
 concept per module:

@@ -19,7 +19,11 @@ from privsynth.evaluation.data import EvaluationData
 from privsynth.evaluation.distances import Gower, IndexArray, Rows, nearest_neighbours
 from privsynth.evaluation.stats import risk_from_rates
 from privsynth.evaluation.wp29.predicates import BoolArray
-from privsynth.evaluation.wp29.singling_out import DEFAULT_ATTACKS
+
+#: the most training (main) and holdout (control) records attacked, each: every record
+#: of tables up to that size (the holdout's size sets the interval's width), a bounded
+#: cost beyond
+DEFAULT_TARGETS = 10_000
 
 
 @ATTACKS.register("linkability")
@@ -29,15 +33,15 @@ class Linkability(Attack):
     The columns are split into two disjoint sets ``aux_cols`` (default: the
     quasi-identifiers against the rest, else the first half of the columns against the
     second). For each target the ``n_neighbors`` nearest synthetic records are found with
-    each set; a link is a synthetic record in both lists. Targets are ``n_attacks``
-    training records (main) and as many holdout records (control); the baseline draws
-    both neighbour lists at random."""
+    each set; a link is a synthetic record in both lists. Targets are up to
+    ``n_attacks`` training records (main) and up to as many holdout records (control),
+    by default all of them; the baseline draws both neighbour lists at random."""
 
     name = "linkability"
 
     def __init__(
         self,
-        n_attacks: int = DEFAULT_ATTACKS,
+        n_attacks: int = DEFAULT_TARGETS,
         n_neighbors: int = 1,
         aux_cols: tuple[Sequence[str], Sequence[str]] | None = None,
         confidence: float = 0.95,
@@ -105,6 +109,7 @@ class Linkability(Attack):
             "n_success_baseline": n_baseline,
             "distance": "gower: |x - y| / range per numeric column + 1 per categorical mismatch",
             "confidence_level": self.confidence,
+            "sample": estimate.sample("holdout", len(holdout)),
         }
         return estimate.to_result(self.name, len(main), **details)
 

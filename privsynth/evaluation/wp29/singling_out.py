@@ -176,6 +176,7 @@ class SinglingOut(Attack):
             },
             **_usage(predicates, data.columns),
             "confidence_level": self.confidence,
+            "sample": estimate.sample("attacks", n_predicates),
         }  # fmt: skip
         return estimate.to_result(self.name, n_predicates, **details)
 

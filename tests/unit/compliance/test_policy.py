@@ -52,7 +52,7 @@ def test_a_verdict_is_written_with_the_documented_keys() -> None:
     assert written["manual_attestations"] == list(policy.manual_attestations)
     for criterion in written["criteria"]:
         assert list(criterion) == ["id", "metric", "value", "threshold", "direction", "passed",
-                                   "citation", "description", "note"]  # fmt: skip
+                                   "citation", "description", "note", "power"]  # fmt: skip
     assert json.loads(json.dumps(written)) == written
     passing = {"privacy": {k: {"risk": 0.0, "ci": [0.0, 0.0], "value": 0.0}
                            for k in ("singling_out", "linkability", "attribute_inference",

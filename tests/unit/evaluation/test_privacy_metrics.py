@@ -14,11 +14,13 @@ Plus unit tests of the statistics against textbook values and brute force.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import brentq
 from scipy.special import logsumexp
 
 from privsynth.errors import ConfigurationError
@@ -42,6 +44,8 @@ from privsynth.evaluation.stats import (
     wilson_interval,
 )
 from privsynth.schema import Schema
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 DIVERSITY = ("exact_copy_rate", "dcr", "nndr", "alpha_precision", "beta_recall")
 
@@ -172,14 +176,28 @@ def test_tpr_at_fpr_interpolates_across_tied_scores() -> None:
     assert tpr_at_fpr([5, 4, 3, 2, 1], [1, 1, 0, 1, 0], 0.0) == pytest.approx(2 / 3)
 
 
-def test_risk_follows_anonymeter_definition_with_interval_arithmetic() -> None:
+def test_risk_follows_anonymeter_definition_with_a_mover_r_interval() -> None:
     estimate = risk_from_rates(90, 100, 60, 100, baseline_rate=0.5)
     assert estimate.risk == pytest.approx((0.9 - 0.6) / (1 - 0.6))
     main_low, main_high = wilson_interval(90, 100)
     control_low, control_high = wilson_interval(60, 100)
-    assert estimate.ci[0] == pytest.approx((main_low - control_high) / (1 - control_high))
-    assert estimate.ci[1] == pytest.approx((main_high - control_low) / (1 - control_low))
-    assert estimate.ci[0] < estimate.risk < estimate.ci[1]
+    # the risk is 1 - f_main / f_control (failure rates); MOVER-R's bounds of that ratio
+    # solve f1 - t f2 = -/+ sqrt(...) (Newcombe 2016), found here by root-finding
+    f1, f2 = 0.1, 0.4
+    lo1, hi1, lo2, hi2 = 1 - main_high, 1 - main_low, 1 - control_high, 1 - control_low
+
+    def lower(t: float) -> float:
+        return f1 - t * f2 - np.sqrt((f1 - lo1) ** 2 + t * t * (hi2 - f2) ** 2)
+
+    def upper(t: float) -> float:
+        return f1 - t * f2 + np.sqrt((hi1 - f1) ** 2 + t * t * (f2 - lo2) ** 2)
+
+    ratio_low, ratio_high = brentq(lower, 0, f1 / f2), brentq(upper, f1 / f2, 100)
+    assert estimate.ci == pytest.approx((1 - ratio_high, 1 - ratio_low), abs=1e-9)
+    # narrower than the corners of the two rates' intervals (interval arithmetic)
+    corners = ((main_low - control_high) / (1 - control_high),
+               (main_high - control_low) / (1 - control_low))  # fmt: skip
+    assert corners[0] < estimate.ci[0] < estimate.risk < estimate.ci[1] < corners[1]
 
 
 def test_risk_is_clipped_when_training_records_are_harder() -> None:
@@ -355,14 +373,26 @@ def test_attribute_inference_exposes_the_copy_generator(copy_results: dict[str, 
     assert result.ci[0] > 0.3
     assert result.main_rate > result.control_rate
     assert set(result.details["secrets"]) == {"income", "capital-gain"}
-    assert result.n_attacks == 2_000
+    assert result.n_attacks == 5_000  # every training record
+    assert result.details["secrets"]["income"]["n_control"] == 2_000  # every holdout one
 
 
-def test_attribute_inference_risk_near_zero_for_fresh_rows(fresh_results: dict[str, Any]) -> None:
-    result: RiskResult = fresh_results["attribute_inference"]
+def test_attribute_inference_risk_near_zero_for_fresh_rows(
+    training: pd.DataFrame, holdout: pd.DataFrame, adult_schema: Schema
+) -> None:
+    # fresh people: rows of adult.test beyond the bundled holdout (the larger demo
+    # holdout starts with the same 2,000 rows), so that, as in a real audit, the table
+    # attacked with and the control group are separate samples. (``fresh_data`` splits
+    # one 2,000-row pool in two; its income risk read 0.04-0.12 over eight splits, two
+    # of them with intervals excluding 0: every split shares that one small pool.)
+    more = pd.read_csv(EXAMPLES / "adult_holdout_8k.csv", dtype=str, keep_default_na=False)
+    assert more.iloc[: len(holdout)].equals(holdout)
+    synthetic = more.iloc[len(holdout) : len(holdout) + 2_000].reset_index(drop=True)
+    data = _build(training, synthetic, holdout, adult_schema)
+    result = ATTACKS.get("attribute_inference")().evaluate(data)
     for secret in result.details["secrets"].values():
-        assert secret["ci"][0] == 0.0 or secret["risk"] < 0.1
-    assert result.risk < 0.15
+        assert secret["ci"][0] == 0.0
+        assert secret["ci"][1] < 0.15
 
 
 def test_numeric_guesses_count_within_five_percent() -> None:
