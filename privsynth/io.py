@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +34,9 @@ from privsynth.text_files import (
     write_text,
 )
 
-CSV_SUFFIXES = (".csv",)
+CSV_SUFFIXES = (".csv", ".tsv")
+#: the field separator of each delimited suffix (``.tsv``: tab; otherwise a comma)
+_DELIMITERS = {".tsv": "\t"}
 PARQUET_SUFFIXES = (".parquet", ".pq")
 SUPPORTED = CSV_SUFFIXES + PARQUET_SUFFIXES + TEXT_SUFFIXES + JSONL_SUFFIXES
 #: bytes that are not UTF-8 decode to lone surrogates under ``errors="surrogateescape"``
@@ -87,13 +90,18 @@ def read_header(path: str | Path) -> list[str]:
         except Exception:
             raise InputDataError(f"{file.name} is not a readable Parquet file") from None
     with _open_text(file) as handle:
-        header = next(csv.reader(handle), [])
+        header = next(csv.reader(handle, delimiter=delimiter(file)), [])
     if _NOT_UTF8.search("".join(header)):
         raise InputDataError(
             f"the header of {file.name} is not valid UTF-8",
             hint=f"re-encode the file, e.g. iconv -f latin1 -t utf-8 {file.name}",
         )
     return _check_header(file, header)
+
+
+def delimiter(path: Path) -> str:
+    """The field separator of a delimited file, declared by its suffix (``.tsv``: tab)."""
+    return _DELIMITERS.get(path.suffix.lower(), ",")
 
 
 def _open_text(file: Path) -> TextIO:
@@ -107,6 +115,11 @@ def _check_header(file: Path, header: Sequence[str]) -> list[str]:
         raise InputDataError(f"{file.name} has no header row", hint="add column names")
     if any(not name for name in names):
         raise InputDataError(f"{file.name} has an empty column name", hint="name every column")
+    if any(_has_control(name) for name in names):
+        raise InputDataError(
+            f"the header of {file.name} holds control characters (is it a binary file?)",
+            hint="pass a CSV, Parquet, JSON Lines or text file with printable column names",
+        )
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InputDataError(
@@ -114,6 +127,11 @@ def _check_header(file: Path, header: Sequence[str]) -> list[str]:
             hint="give every column a unique name",
         )
     return names
+
+
+def _has_control(name: str) -> bool:
+    """Whether a column name holds a control character (NUL, escape, line breaks...)."""
+    return any(unicodedata.category(char) == "Cc" for char in name)
 
 
 @dataclass(frozen=True)
@@ -192,7 +210,7 @@ def _read_csv_rows(file: Path, header: list[str], missing_values: Sequence[str])
         _csv_field_limit(),
         file.open(encoding=_ENCODING, errors="surrogateescape", newline="") as f,
     ):
-        reader = csv.reader(f, skipinitialspace=True)
+        reader = csv.reader(f, delimiter=delimiter(file), skipinitialspace=True)
         next(reader, None)  # the header, already checked
         for row in reader:
             if not row:
@@ -271,7 +289,7 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
         elif fmt == "text":
             write_text(frame, temp)
         else:
-            frame.to_csv(temp, index=False)
+            frame.to_csv(temp, index=False, sep=delimiter(final))
     return final
 
 

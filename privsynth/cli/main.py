@@ -31,7 +31,7 @@ from privsynth.defaults import (
 )
 from privsynth.dp.ledger import ENV_VAR, Ledger, default_ledger_path
 from privsynth.errors import ConfigurationError, PrivsynthError, debug_enabled
-from privsynth.io import table_format
+from privsynth.io import check_output_path, table_format
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -349,7 +349,7 @@ def sample(
     linked to the model's run in the ledger (when the ledger holds that run)."""
     from privsynth.synthesis import Synthesizer
 
-    table_format(output)
+    check_output_path(output)
     book = Ledger(ledger)
     synthesizer = Synthesizer.load(model, ledger=book)  # a bad file fails before any display
     with console.progress_display(not quiet) as progress, _printed_warnings():
@@ -460,7 +460,7 @@ def _audit_synthesis(
 
 
 def _suffix(path: Path) -> str:
-    kept = (".csv", ".parquet", ".pq", ".jsonl", ".txt")
+    kept = (".csv", ".tsv", ".parquet", ".pq", ".jsonl", ".txt")
     return path.suffix.lower() if path.suffix.lower() in kept else ".csv"
 
 
@@ -477,6 +477,11 @@ def schema_infer(
     from privsynth.schema import dump_schema
     from privsynth.schema.infer import infer_schema
 
+    if min_count < 1:
+        raise ConfigurationError(
+            f"--min-count must be at least 1, got {min_count}", hint="--min-count 1 keeps all"
+        )
+    _check_output_file(output)
     read = read_rows(input_path)  # the rows synthesize would use
     if read.malformed_rows or read.undecodable_rows:
         console.warn(
@@ -574,6 +579,7 @@ def scrub(
         mode=mode,
     )  # fmt: skip
     roles = _schema_roles(schema) if schema else None
+    check_output_path(output)
     _check_not_input(input_path, output)
     with console.progress_display() as progress:
         progress("loading models and scrubbing")
@@ -637,6 +643,7 @@ def evaluate(
 
     if output.suffix.lower() != ".json":
         raise ConfigurationError("the evaluation is written as JSON", hint="use -o eval.json")
+    _check_output_file(output)
     frames, loaded = _read_tables(real, synthetic, holdout, schema)
     tables = (frames["real"], frames["synthetic"], frames.get("holdout"))
     data = EvaluationData.build(
@@ -665,9 +672,38 @@ def _read_tables(
     from privsynth.schema import load_schema
 
     loaded = load_schema(schema) if schema else None
+    if loaded is not None:
+        _check_schema_columns(loaded, schema or real, real)
     missing = loaded.missing_values if loaded else ("",)
     paths = {"real": real, "synthetic": synthetic, **({"holdout": holdout} if holdout else {})}
     return {name: read_table(path, missing) for name, path in paths.items()}, loaded
+
+
+def _check_schema_columns(schema: Schema, source: Path, real: Path) -> None:
+    """Refuse a schema naming columns the real table lacks (its header only: metadata)."""
+    from privsynth.errors import SchemaError
+    from privsynth.io import read_header
+
+    header = set(read_header(real))
+    unknown = [name for name in schema.columns if name not in header]
+    if unknown:
+        raise SchemaError(
+            f"{source.name} names columns not in {real.name}: {', '.join(unknown)}",
+            hint="fix the column names in the schema",
+        )
+
+
+def _check_output_file(path: Path) -> None:
+    """Refuse an output path that is a folder or lies below a file, before any reading."""
+    if path.is_dir():
+        raise ConfigurationError(f"output {path} is a directory", hint="name a file with -o")
+    ancestor = path.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigurationError(
+            f"cannot create output {path}: {ancestor} is a file", hint="choose another -o"
+        )
 
 
 def _unit(option: str | None, schema: Schema | None) -> str | None:

@@ -30,6 +30,8 @@ Codes = npt.NDArray[np.int64]
 DEFAULT_BINS = 32
 #: integer columns whose range has at most this many values get one bin per value
 MAX_UNIT_BINS = 128
+#: floats hold every whole number below this magnitude (and half-units far below it)
+_EXACT_INTEGERS = float(2**52)
 #: the code of a cell the domain cannot represent (see the module docstring)
 INVALID = -1
 
@@ -140,14 +142,15 @@ def make_bins(low: float, high: float, integer: bool, bins: int | None) -> Bins:
     """Bins from public bounds: unit bins for small integer ranges, else ``bins``
     equal-width intervals, with 0 as its own point when inside the range (counts,
     amounts and doses are often exactly zero)."""
-    if integer and bins is None and high - low + 1 <= MAX_UNIT_BINS:
+    exact = max(abs(low), abs(high)) < _EXACT_INTEGERS  # low - 0.5 is not low itself
+    if integer and bins is None and exact and high - low + 1 <= MAX_UNIT_BINS:
         return Bins((), np.arange(low - 0.5, high + 1.0, 1.0))
     count = bins or DEFAULT_BINS
     points = (0.0,) if low <= 0.0 <= high and count > 1 else ()
     if not integer:
-        return Bins(points, np.linspace(low, high, count - len(points) + 1))
+        return Bins(points, _spaced(low, high, count - len(points) + 1))
     # integer intervals are [a, b) on whole numbers, each holding a value besides the points
-    edges = np.unique(np.round(np.linspace(low, high + 1.0, count - len(points) + 1)))
+    edges = np.unique(np.round(_spaced(low, high + 1.0, count - len(points) + 1)))
     kept = [edges[0]]
     for edge in edges[1:-1]:
         if _integers_between(kept[-1], edge, points) > 0:
@@ -155,6 +158,18 @@ def make_bins(low: float, high: float, integer: bool, bins: int | None) -> Bins:
     if len(kept) > 1 and _integers_between(kept[-1], edges[-1], points) == 0:
         kept.pop()
     return Bins(points, np.array([*kept, edges[-1]]))
+
+
+def _spaced(low: float, high: float, count: int) -> npt.NDArray[np.float64]:
+    """``count`` evenly spaced values from ``low`` to ``high``: exact at both ends,
+    never decreasing (float rounding in narrow ranges), and finite even when
+    ``high - low`` overflows (bounds near the largest float)."""
+    if math.isfinite((high - low) * count):  # numpy multiplies the step by up to count
+        spaced = np.linspace(low, high, count)
+    else:
+        share = np.linspace(0.0, 1.0, count)
+        spaced = (1.0 - share) * low + share * high
+    return np.asarray(np.maximum.accumulate(np.clip(spaced, low, high)), dtype=np.float64)
 
 
 def _integers_between(a: float, b: float, points: tuple[float, ...]) -> int:
@@ -170,7 +185,8 @@ class NumericCodec(ColumnCodec):
         self, name: str, low: float, high: float, integer: bool, bins: int | None, nullable: bool
     ) -> None:
         super().__init__(name, nullable)
-        self.low, self.high, self.integer = float(low), float(high), integer
+        # + 0.0: a bound of -0.0 is 0.0 (numpy refuses the interval [0.0, -0.0])
+        self.low, self.high, self.integer = float(low) + 0.0, float(high) + 0.0, integer
         self.bins = make_bins(self.low, self.high, integer, bins)
 
     @property
@@ -203,7 +219,7 @@ class NumericCodec(ColumnCodec):
     def decode(self, codes: Codes, rng: np.random.Generator) -> pd.Series:
         values = self.decode_numbers(codes, rng)
         if self.integer:
-            return pd.Series(values, name=self.name).round().astype("Int64")
+            return _whole_numbers(values, self.name, self.low, self.high)
         return pd.Series(values, name=self.name)
 
     def decode_numbers(self, codes: Codes, rng: np.random.Generator) -> npt.NDArray[np.float64]:
@@ -220,6 +236,21 @@ class NumericCodec(ColumnCodec):
         else:
             out[inside] = rng.uniform(low, high)
         return np.asarray(np.clip(out, self.low, self.high), dtype=np.float64)
+
+
+#: whole numbers of at most this magnitude fit an ``Int64`` column
+_INT64_LIMIT = float(2**63)
+
+
+def _whole_numbers(
+    values: npt.NDArray[np.float64], name: str, low: float, high: float
+) -> pd.Series:
+    """Rounded values as ``Int64``, or as floats when the public bounds reach beyond the
+    int64 range (DP discovery may find +-2**64): decided by the bounds, not the values."""
+    rounded = pd.Series(np.round(values), name=name)
+    if max(abs(low), abs(high)) < _INT64_LIMIT:
+        return rounded.astype("Int64")
+    return rounded
 
 
 def _uniform_integers(

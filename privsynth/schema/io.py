@@ -13,6 +13,7 @@ import yaml
 
 from privsynth.domain.code_systems import CODE_SYSTEMS
 from privsynth.errors import SchemaError
+from privsynth.io import atomic_path
 from privsynth.schema.constraints import check_constraints, parse_constraints
 from privsynth.schema.model import (
     GRANULARITIES,
@@ -61,9 +62,25 @@ def load_schema(path: str | Path) -> Schema:
 
 
 def dump_schema(schema: Schema, path: str | Path) -> None:
-    """Write ``schema`` as commented YAML."""
-    text = _HEADER + yaml.safe_dump(schema_to_dict(schema), sort_keys=False, allow_unicode=True)
-    Path(path).write_text(text, encoding="utf-8")
+    """Write ``schema`` as commented YAML, atomically (a failed write keeps the old file)."""
+    text = _HEADER + yaml.dump(
+        schema_to_dict(schema), Dumper=_Dumper, sort_keys=False, allow_unicode=True
+    )
+    with atomic_path(path) as temp:
+        temp.write_text(text, encoding="utf-8")
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML in which texts holding line breaks or control characters are written
+    double-quoted, with escapes: other styles fold a NEL or U+2028 into a space."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    style = None if text.isprintable() else '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)
 
 
 def schema_to_dict(schema: Schema) -> dict[str, Any]:
@@ -125,7 +142,7 @@ def schema_from_dict(raw: Any, source: str = "schema", *, released: bool = False
         columns=columns,
         rows=_parse_rows(raw.get("rows"), source),
         rows_data_derived=bool(raw.get("rows_data_derived", False)),
-        missing_values=tuple(str(v) for v in raw.get("missing_values", [""])),
+        missing_values=_parse_missing(raw.get("missing_values", [""]), source),
         privacy_unit=_parse_unit(raw.get("privacy_unit"), source),
         max_rows_per_unit=_parse_max_rows(raw.get("max_rows_per_unit"), source),
     )
@@ -135,6 +152,14 @@ def schema_from_dict(raw: Any, source: str = "schema", *, released: bool = False
     except SchemaError as exc:
         raise SchemaError(f"{source}: {exc.message}", hint=exc.hint) from None
     return dataclasses.replace(schema, constraints=constraints)
+
+
+def _parse_missing(value: Any, source: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or any(isinstance(v, (list, dict)) for v in value):
+        raise SchemaError(
+            f"{source}: `missing_values` must be a list of texts", hint='e.g. ["", "NA"]'
+        )
+    return tuple(str(v) for v in value)
 
 
 def _parse_unit(value: Any, source: str) -> str | None:

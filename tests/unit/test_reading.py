@@ -114,3 +114,23 @@ def test_header_problems_are_the_only_reading_errors(tmp_path: Path) -> None:
     body.write_bytes(b"a,b\n" + b"x,1\n" * 5000 + b"\xff\xfe,2\n")
     read = read_rows(body)  # a bad byte after the first block does not fail the header
     assert (len(read.frame), read.undecodable_rows) == (5000, 1)
+
+
+def test_tab_separated_file_reads_and_writes_with_tabs(
+    tmp_path: Path, adult4: pd.DataFrame
+) -> None:
+    from privsynth.io import write_table
+
+    path = write_table(adult4, tmp_path / "adult4.tsv")
+    assert path.read_text(encoding="utf-8").splitlines()[0] == "\t".join(COLUMNS)
+    read = read_rows(path)
+    assert read_header(path) == COLUMNS
+    pd.testing.assert_frame_equal(read.frame, adult4.astype(object), check_dtype=False)
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "a\x1bb", "tab\there"])
+def test_header_with_control_characters_is_refused(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "binary.csv"
+    path.write_text(f'"{name}",b\n1,2\n', encoding="utf-8")
+    with pytest.raises(InputDataError, match="control characters"):
+        read_header(path)
