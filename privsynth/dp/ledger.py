@@ -45,6 +45,8 @@ _RUN_UNITS = "SELECT DISTINCT privacy_unit FROM runs WHERE dataset = ?"
 DEFAULT_EPSILON = 10.0
 DEFAULT_DELTA = 1e-6
 _INIT_ATTEMPTS = 40
+#: free space below which a failed write is blamed on a full disk
+_FULL_DISK_BYTES = 1 << 20
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS budgets (
     dataset TEXT PRIMARY KEY, epsilon REAL NOT NULL, delta REAL NOT NULL, updated_at TEXT NOT NULL
@@ -174,7 +176,7 @@ class Ledger:
 
     def _error(self, exc: sqlite3.Error) -> LedgerError:
         return LedgerError(
-            f"cannot use ledger {self.path} ({exc})",
+            f"cannot use ledger {self.path} ({_cause(self.path, exc)})",
             hint=f"check the file and its permissions, or point {ENV_VAR} or `ledger` elsewhere",
         )
 
@@ -535,6 +537,29 @@ class Ledger:
             conn.row_factory = sqlite3.Row
             rows = conn.execute(f"SELECT * FROM {table} {where} ORDER BY {order}", args)
             return [dict(row) for row in rows.fetchall()]
+
+
+def _cause(path: Path, exc: sqlite3.Error) -> str:
+    """Why SQLite failed, in words: SQLite says "unable to open database file" or "disk
+    I/O error" when the real cause is a read-only folder or a full disk."""
+    folder = path.parent
+    code = str(getattr(exc, "sqlite_errorname", ""))
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        return (
+            f"{exc}: its folder {folder} is read-only, and SQLite writes "
+            f"{path.name}-wal and {path.name}-shm beside it"
+        )
+    if code.startswith(("SQLITE_FULL", "SQLITE_IOERR")) and _disk_full(folder):
+        return f"{exc}: no space left on the disk holding it"
+    return str(exc)
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        space = os.statvfs(folder)
+    except OSError:
+        return False
+    return space.f_bavail * space.f_frsize < _FULL_DISK_BYTES
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
