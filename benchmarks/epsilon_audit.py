@@ -33,8 +33,41 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
+from privsynth.domain.codecs import Codes  # noqa: E402
+from privsynth.domain.table import EncodedTable  # noqa: E402
+from privsynth.dp.mechanisms import Mechanisms  # noqa: E402
 from privsynth.evaluation.canary_audit import audit_generator  # noqa: E402
+from privsynth.generators import GENERATORS, Generator  # noqa: E402
+from privsynth.generators.base import ProgressCallback, no_progress  # noqa: E402
 from privsynth.schema import Schema, load_schema  # noqa: E402
+
+COPY = "benchmark-copy"
+
+
+@GENERATORS.register(COPY)
+class CopyRows(Generator):
+    """The control: resamples its training rows (no DP). The audit must find a large ε
+    for it, or a 0 for the real generators would only say the attack is blind."""
+
+    name = COPY
+
+    def __init__(self) -> None:
+        self._codes: dict[str, Codes] = {}
+
+    def fit(self, table: EncodedTable, mechanisms: Mechanisms, rho: float,
+            progress: ProgressCallback = no_progress) -> None:  # fmt: skip
+        self._codes = {name: np.asarray(codes) for name, codes in table.codes.items()}
+
+    def sample(self, rows: int, rng: np.random.Generator) -> dict[str, Codes]:
+        picks = rng.integers(0, self.estimated_rows, rows)
+        return {name: codes[picks] for name, codes in self._codes.items()}
+
+    @property
+    def estimated_rows(self) -> int:
+        return len(next(iter(self._codes.values())))
+
 
 COLUMNS = ["age", "sex", "race", "income"]
 #: options that keep one training run to seconds on 2 cores (the privacy accounting
@@ -44,6 +77,7 @@ FAST_OPTIONS: dict[str, dict[str, Any]] = {
     "mst": {"iterations": 100},
     "aim": {"iterations": 100, "round_iterations": 20, "scoring_rows": 2000, "max_rounds": 3},
     "dpsgd": {"epochs": 2.0, "sample_rate": 0.05, "hidden": [64]},
+    COPY: {},
 }
 
 
@@ -76,7 +110,7 @@ def audit_one(generator: str, frame: pd.DataFrame, schema: Schema, args: argpars
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--generators", default="independent,mst,aim,dpsgd")
+    parser.add_argument("--generators", default=f"{COPY},independent,mst,aim,dpsgd")
     parser.add_argument("--epsilon", type=float, default=1.0)
     parser.add_argument("--delta", type=float, default=1e-5)
     parser.add_argument("--runs", type=int, default=40)
@@ -90,7 +124,7 @@ def main() -> None:
     rows = []
     for generator in args.generators.split(","):
         # the group claim (k² ρ) holds for the zCDP generators only, not for DP-SGD
-        group = args.copies > 1 and generator != "dpsgd"
+        group = args.copies > 1 and generator not in ("dpsgd", COPY)
         for copies in (1, args.copies) if group else (1,):
             rows.append(audit_one(generator, frame, schema, args, copies))
             args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -57,3 +57,10 @@ class LedgerError(PrivsynthError):
     """The ledger cannot be opened, is locked, or is inconsistent."""
 
     exit_code = 4
+
+
+class OutputError(PrivsynthError):
+    """An output file cannot be written (full disk, file size limit, permissions); the
+    earlier file at that path, if any, is left as it was."""
+
+    exit_code = 6

@@ -22,7 +22,7 @@ from typing import TextIO
 import pandas as pd
 
 from privsynth.cells import canonical_column, mark_missing
-from privsynth.errors import InputDataError
+from privsynth.errors import InputDataError, OutputError
 from privsynth.text_files import (
     JSONL_SUFFIXES,
     TEXT_COLUMN,
@@ -244,21 +244,41 @@ def _csv_field_limit() -> Iterator[None]:
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """A temporary path that replaces ``target`` only if the block succeeds."""
     final = Path(target)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
-    os.close(handle)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
+        os.close(handle)
+    except OSError as exc:
+        raise _output_error(final, exc) from None
     temp = Path(name)
     try:
         yield temp
         os.replace(temp, final)
+    except OSError as exc:
+        raise _output_error(final, exc) from None
     finally:
         temp.unlink(missing_ok=True)
 
 
+def _output_error(final: Path, exc: OSError) -> OutputError:
+    """One line naming the file and the system's reason (no data in either)."""
+    reason = exc.strerror or type(exc).__name__
+    return OutputError(
+        f"cannot write {final}: {reason}; the earlier file there, if any, is unchanged",
+        hint="free space on that disk, raise the file size limit, or write to a writable folder",
+    )
+
+
 def check_output_path(path: str | Path) -> Path:
-    """Refuse an output path that cannot be written, before any budget is spent."""
+    """Refuse a table output path that cannot be written, before any budget is spent."""
+    table_format(Path(path))
+    return check_writable_file(path)
+
+
+def check_writable_file(path: str | Path) -> Path:
+    """Refuse an output file path that is a folder, lies below a file, or may not be
+    written (any format), before anything is read."""
     final = Path(path)
-    table_format(final)
     if final.is_dir():
         raise InputDataError(f"output {final} is a directory", hint="name a file as `output`")
     ancestor = final.parent

@@ -31,7 +31,7 @@ from privsynth.defaults import (
 )
 from privsynth.dp.ledger import ENV_VAR, Ledger, default_ledger_path
 from privsynth.errors import ConfigurationError, PrivsynthError, debug_enabled
-from privsynth.io import check_output_path, table_format
+from privsynth.io import check_output_path, check_writable_file, table_format
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -481,7 +481,7 @@ def schema_infer(
         raise ConfigurationError(
             f"--min-count must be at least 1, got {min_count}", hint="--min-count 1 keeps all"
         )
-    _check_output_file(output)
+    check_writable_file(output)
     read = read_rows(input_path)  # the rows synthesize would use
     if read.malformed_rows or read.undecodable_rows:
         console.warn(
@@ -585,7 +585,7 @@ def scrub(
         progress("loading models and scrubbing")
         result = scrub_file(Scrubber(scrub_config), input_path, output, text_field, roles)
     report_path = report or output.with_name(output.name + ".report.json")
-    report_path.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    _write_json(report_path, result.to_dict())
     console.scrub_summary(result, output, report_path)
 
 
@@ -643,7 +643,7 @@ def evaluate(
 
     if output.suffix.lower() != ".json":
         raise ConfigurationError("the evaluation is written as JSON", hint="use -o eval.json")
-    _check_output_file(output)
+    check_writable_file(output)
     frames, loaded = _read_tables(real, synthetic, holdout, schema)
     tables = (frames["real"], frames["synthetic"], frames.get("holdout"))
     data = EvaluationData.build(
@@ -690,19 +690,6 @@ def _check_schema_columns(schema: Schema, source: Path, real: Path) -> None:
         raise SchemaError(
             f"{source.name} names columns not in {real.name}: {', '.join(unknown)}",
             hint="fix the column names in the schema",
-        )
-
-
-def _check_output_file(path: Path) -> None:
-    """Refuse an output path that is a folder or lies below a file, before any reading."""
-    if path.is_dir():
-        raise ConfigurationError(f"output {path} is a directory", hint="name a file with -o")
-    ancestor = path.parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise ConfigurationError(
-            f"cannot create output {path}: {ancestor} is a file", hint="choose another -o"
         )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,7 +125,10 @@ def _new_figure(width: float, height: float) -> Figure:
 def _to_uri(figure: Figure) -> str:
     """The figure as a base64 PNG data URI; the figure is cleared afterwards."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    with warnings.catch_warnings():
+        # a column name in a script the bundled font lacks draws as boxes: not an error
+        warnings.filterwarnings("ignore", message="Glyph .* missing", category=UserWarning)
+        figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     figure.clear()
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 

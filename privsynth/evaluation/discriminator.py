@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_auc_score
 
+from privsynth.errors import InputDataError
 from privsynth.evaluation.base import METRICS, Metric, MetricResult
 from privsynth.evaluation.data import EvaluationData, FloatMatrix
 from privsynth.evaluation.utility import FeatureEncoder, classifier, model_threads, trainable
@@ -117,8 +118,15 @@ class DetectionAUC(Metric):
         aucs, features = [], []
         for k in range(FOLDS):
             train, test = fold != k, fold == k
+            if len(set(y[train])) < 2 or len(set(y[test])) < 2:
+                continue  # too few rows for this fold to hold both tables
             model = classifier(encoder.categorical_mask).fit(trainable(x[train]), y[train])
             aucs.append(float(roc_auc_score(y[test], model.predict_proba(x[test])[:, 1])))
-            if k == 0:
+            if len(aucs) == 1:  # the first fold that ran
                 features = top_features(model, x[test], y[test], data.columns, data.seed)
+        if not aucs:
+            raise InputDataError(
+                "detection_auc needs more rows: no cross-validation fold holds rows of both tables",
+                hint="evaluate tables of at least a few dozen rows",
+            )
         return aucs, features

@@ -63,9 +63,11 @@ def scaled_wasserstein(real: pd.Series, synthetic: pd.Series) -> float | None:
     b = synthetic.dropna().to_numpy(np.float64)
     if not a.size or not b.size:
         return None
-    q1, q3 = quantiles_of(a, [0.25, 0.75])
-    scale = q3 - q1 if q3 > q1 else a.max() - a.min()
-    return float(stats.wasserstein_distance(a, b) / (scale if scale > 0 else 1.0))
+    with np.errstate(over="ignore", invalid="ignore"):  # values near the float limit
+        q1, q3 = quantiles_of(a, [0.25, 0.75])
+        scale = q3 - q1 if q3 > q1 else a.max() - a.min()
+        distance = float(stats.wasserstein_distance(a, b) / (scale if scale > 0 else 1.0))
+    return distance if math.isfinite(distance) else None
 
 
 @METRICS.register("column_distance")

@@ -43,7 +43,7 @@ def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
     if not path.is_file():
         raise InputDataError(f"input file {path} does not exist", hint="check the path")
     try:
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8-sig") as handle:
             yield from enumerate(handle, start=1)
     except UnicodeDecodeError as exc:
         raise InputDataError(

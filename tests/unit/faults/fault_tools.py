@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
 ADULT = EXAMPLES / "adult_sample.csv"
 ADULT_SCHEMA = EXAMPLES / "adult_schema.yaml"
-#: the exit statuses the README documents for errors (input, budget, ledger)
-DOCUMENTED_ERRORS = (2, 3, 4)
+#: the exit statuses the README documents for errors (input, budget, ledger, output)
+DOCUMENTED_ERRORS = (2, 3, 4, 6)
 
 
 def privsynth_command() -> list[str]:

@@ -215,27 +215,11 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-#: writers that replace a file in place (truncate, then write): a full disk leaves it
-#: half-written. (`schema infer` was one until dump_schema used atomic_path.)
-NON_ATOMIC = {
-    "scrub report": "privsynth/cli/main.py scrub writes its report with Path.write_text in place",
-}
-
-
-def _marked(reasons: dict[str, str]) -> list[object]:
-    return [
-        pytest.param(c, id=c.id, marks=pytest.mark.xfail(strict=True, reason=reasons[c.id]))
-        if c.id in reasons
-        else pytest.param(c, id=c.id)
-        for c in CASES
-    ]
-
-
 def test_the_model_for_sample_was_made_before_the_disk_filled(world: World) -> None:
     assert world.ran["prepare"].code == 0, world.ran["prepare"].stderr
 
 
-@pytest.mark.parametrize("case", _marked(NON_ATOMIC))
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_a_full_disk_leaves_the_earlier_output_as_it_was(world: World, case: Case) -> None:
     ran = world.ran[case.id]
     assert ran.code != 0, ran.stdout
@@ -244,15 +228,7 @@ def test_a_full_disk_leaves_the_earlier_output_as_it_was(world: World, case: Cas
     assert not [name for name in leftovers if case.target in name], leftovers
 
 
-#: every command fails as `internal error (OSError)`, exit 70 (not documented in the
-#: README, which lists 2, 3 and 4): the writers let the OSError through
-UNCLEAR = (
-    "privsynth/io.py atomic_path lets OSError (ENOSPC) through; the CLI prints "
-    "'internal error (OSError)' and exits 70 instead of one clear line with a documented code"
-)
-
-
-@pytest.mark.parametrize("case", _marked({c.id: UNCLEAR for c in CASES}))
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_a_full_disk_is_one_clear_line_with_a_documented_status(world: World, case: Case) -> None:
     ran = world.ran[case.id]
     line = one_error_line(ran.stderr)

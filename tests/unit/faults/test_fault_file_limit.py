@@ -112,11 +112,6 @@ def test_the_ledger_is_sound_and_holds_the_paid_run(world: World) -> None:
     assert {r["status"] for r in runs} == {"committed"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="privsynth/io.py atomic_path lets OSError (EFBIG) through: the CLI prints "
-    "'internal error (OSError)' and exits 70, a status the README does not document",
-)
 @pytest.mark.parametrize("command", ["synthesize", "sample"])
 def test_a_file_too_large_is_one_clear_line(world: World, command: str) -> None:
     ran = world.ran[command]

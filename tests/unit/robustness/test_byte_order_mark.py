@@ -14,7 +14,6 @@ BOM = b"\xef\xbb\xbf"
 JSONL = b'{"text": "see you at noon", "id": 1}\n{"text": "fine", "id": 2}\n'
 TEXT = b"hello there\n\nsecond paragraph\n"
 #: pii/files.py `_read_lines` opens files as "utf-8", not "utf-8-sig"
-SCRUB_BUG = "privsynth/pii/files.py reads .jsonl/.txt as utf-8: the BOM is kept"
 
 
 @pytest.mark.parametrize(
@@ -38,7 +37,6 @@ def test_readers_drop_the_mark(
     assert (read.malformed_rows, read.undecodable_rows) == (0, 0)
 
 
-@pytest.mark.xfail(strict=True, reason=SCRUB_BUG)
 def test_scrub_reads_json_lines_with_a_mark(cli: Cli, tmp_path: Path) -> None:
     source = tmp_path / "notes.jsonl"
     source.write_bytes(BOM + JSONL)
@@ -46,7 +44,6 @@ def test_scrub_reads_json_lines_with_a_mark(cli: Cli, tmp_path: Path) -> None:
     assert outcome.code == 0, outcome.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=SCRUB_BUG)
 def test_scrub_of_text_does_not_copy_the_mark(cli: Cli, tmp_path: Path) -> None:
     source = tmp_path / "notes.txt"
     source.write_bytes(BOM + TEXT)

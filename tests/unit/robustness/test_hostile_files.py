@@ -30,10 +30,7 @@ from privsynth.dp.ledger import Ledger
 DATASET = "hostile"
 COMMANDS = ("synthesize", "fit", "scrub", "evaluate", "audit", "schema-infer")
 #: known bugs in files outside this suite's reach: (case, command) -> where
-KNOWN_BUGS = {
-    ("one_row", "evaluate"): "evaluation/discriminator.py: sklearn ValueError on 1 row",
-    ("one_row", "audit"): "evaluation/discriminator.py: sklearn ValueError on 1 row",
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
