@@ -191,8 +191,12 @@ def canary_draws(generator: Any, canaries: list[dict[str, Any]], count: int,
     return {"documents": count, "verbatim": found, "seconds": time.monotonic() - started}
 
 
-def power_check(train: pd.DataFrame, test: pd.DataFrame, canaries: list[dict[str, Any]],
-                args: argparse.Namespace, options: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+def power_check(
+    train: pd.DataFrame,
+    canaries: list[dict[str, Any]],
+    args: argparse.Namespace,
+    options: dict[str, Any],
+) -> list[dict[str, Any]]:
     """The canary test's power: a non-private model trained to overfit a small set that
     holds the canary documents must reproduce the canaries (else a 0 at ε=4 means
     nothing). Run with and without scrubbing: the scrubber removes the SSN before
@@ -231,8 +235,11 @@ def main() -> None:
     parser.add_argument("--option", action="append", default=[], help="text option KEY=VALUE")
     parser.add_argument("--label", default="default", help="name of this configuration")
     parser.add_argument("--canary-samples", type=int, default=0, help="extra draws for canaries")
-    parser.add_argument("--power-check", action="store_true",
-                        help="overfit a non-private model on a small set with the canaries")
+    parser.add_argument(
+        "--power-check",
+        action="store_true",
+        help="overfit a non-private model on a small set with the canaries",
+    )
     parser.add_argument("--power-documents", type=int, default=200)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/text.json")
     args = parser.parse_args()
@@ -246,7 +253,7 @@ def main() -> None:
     rows = args.rows or len(train)
     results = json.loads(args.out.read_text()) if args.out.is_file() else []
     if args.power_check:
-        results += power_check(train, test, canaries, args, options)
+        results += power_check(train, canaries, args, options)
         args.out.write_text(json.dumps(results, indent=1, default=str))
         return
     for text in args.epsilons.split(","):
